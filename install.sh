@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs everything mediaseek and its tests need on a fresh Debian/Ubuntu machine:
+# system packages (apt-get), then a virtual environment in .venv with the project.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+if command -v apt-get >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  # Qt's runtime libraries (the desktop app), real photos for the parity tests,
+  # and the .desktop validator used by the file-manager integration tests.
+  $SUDO apt-get install -y -qq --no-install-recommends \
+    libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0 \
+    mate-backgrounds desktop-file-utils >/dev/null
+fi
+
+PYTHON="${PYTHON:-python3}"
+"$PYTHON" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[test]'
+echo "installed: run tests with .venv/bin/python -m pytest; the app with .venv/bin/mediaseek"
