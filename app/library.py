@@ -1,0 +1,384 @@
+"""The service layer the CLI and the desktop app share.
+
+``Library`` owns the database, the installed models and the in-memory search matrix.
+It returns plain data objects (``SearchResult``, ``LibraryStatus``…) and raises
+``MediaseekError`` subclasses whose text is fit to show a user.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import delete, func, select, update
+
+from app.errors import MediaseekError, NoModelError, NotFoundError
+from app.models import ModelRegistry
+from app.paths import AppPaths
+from db import Database, Embedding, Media, Root, SearchMatrix, inside_folder
+from db import Model as ModelRecord
+from indexer.encoders import ClipModel, ModelLoadError
+from indexer.events import IndexProgress, IndexReport
+
+log = logging.getLogger(__name__)
+
+
+# -- plain data returned to the CLI / UI ---------------------------------------------------
+@dataclass(frozen=True)
+class Moment:
+    timestamp: float
+    score: float
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    path: str
+    score: float
+    kind: str  # 'photo' | 'video'
+    timestamp: float | None = None
+    moments: tuple[Moment, ...] = ()
+    media_id: int = 0
+    date: float | None = None
+    width: int | None = None
+    height: int | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "path": self.path,
+            "score": round(float(self.score), 6),
+            "kind": self.kind,
+            "timestamp": self.timestamp,
+            "moments": [{"timestamp": m.timestamp, "score": round(float(m.score), 6)} for m in self.moments],
+        }
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    folder: str | None = None
+    kind: str | None = None  # 'photo' | 'video'
+    after: date | None = None  # inclusive
+    before: date | None = None  # inclusive (the whole day)
+    limit: int = 20
+    min_score: float | None = None
+
+
+@dataclass(frozen=True)
+class RootInfo:
+    id: int
+    path: str
+    files: int = 0
+    indexed: int = 0
+    failed: int = 0
+    pending: int = 0
+    exists: bool = True
+
+
+@dataclass(frozen=True)
+class FailedFile:
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class LibraryStatus:
+    home: str
+    roots: list[RootInfo]
+    active_model: str | None
+    serving_model: str | None
+    photos: int
+    videos: int
+    indexed: int
+    pending: int
+    failed: list[FailedFile] = field(default_factory=list)
+    embeddings: int = 0
+
+
+def _norm_dir(path: str | os.PathLike) -> str:
+    return os.path.abspath(os.path.expanduser(os.fspath(path)))
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+class Library:
+    """One user's library. Cheap to construct; the database opens on first use."""
+
+    def __init__(self, paths: AppPaths | None = None, providers: Sequence[str] | None = None) -> None:
+        self.paths = paths or AppPaths.from_env()
+        self.models = ModelRegistry(self.paths)
+        self._providers = providers
+        self._db: Database | None = None
+        self._clip: ClipModel | None = None
+        self._matrix: SearchMatrix | None = None
+        self._lock = threading.RLock()
+
+    # -- lifecycle ---------------------------------------------------------------------
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            self.paths.ensure()
+            self._db = Database.open(self.paths.library_db)
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        self._matrix = None
+
+    def __enter__(self) -> "Library":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- models ------------------------------------------------------------------------
+    def clip(self) -> ClipModel:
+        """The active model's encoders (sessions created lazily, kept warm)."""
+        name = self.models.active_name
+        if name is None:
+            raise NoModelError()
+        if self._clip is None or self._clip.name != name:
+            try:
+                self._clip = ClipModel(self.models.dir_of(name), providers=self._providers)
+            except ModelLoadError as exc:
+                raise MediaseekError(f"model {name!r} is unusable ({exc}); reinstall it or choose another") from exc
+        return self._clip
+
+    def _model_row(self, clip: ClipModel) -> int:
+        with self.db.session() as session:
+            row = session.execute(select(ModelRecord.id, ModelRecord.embed_dim)
+                                  .where(ModelRecord.name == clip.name)).first()
+            if row is not None:
+                if row[1] != clip.embed_dim:
+                    raise MediaseekError(
+                        f"model {clip.name!r} changed its embedding size; remove and re-import it under a new name")
+                return row[0]
+            record = ModelRecord(name=clip.name, embed_dim=clip.embed_dim, created_at=time.time())
+            session.add(record)
+            session.flush()
+            return record.id
+
+    def forget_model(self, name: str) -> None:
+        """Drop a removed model's vectors from the library."""
+        with self.db.session() as session:
+            session.execute(delete(ModelRecord).where(ModelRecord.name == name))
+        self._matrix = None
+        if self._clip is not None and self._clip.name == name:
+            self._clip = None
+
+    # -- roots -------------------------------------------------------------------------
+    def roots(self) -> list[RootInfo]:
+        with self.db.session() as session:
+            rows = session.execute(select(Root.id, Root.path).order_by(Root.path)).all()
+            counts = {
+                (rid, status): n for rid, status, n in session.execute(
+                    select(Media.root_id, Media.status, func.count()).group_by(Media.root_id, Media.status))
+            }
+        out = []
+        for rid, path in rows:
+            indexed, failed, pending = (counts.get((rid, s), 0) for s in ("indexed", "failed", "pending"))
+            out.append(RootInfo(rid, path, indexed + failed + pending, indexed, failed, pending, os.path.isdir(path)))
+        return out
+
+    def add_roots(self, folders: Sequence[str | os.PathLike]) -> list[RootInfo]:
+        """Add folders as roots. A folder inside an existing root is already covered; a
+        folder that contains existing roots absorbs them (their files keep their rows)."""
+        added = []
+        for folder in folders:
+            path = _norm_dir(folder)
+            if not os.path.isdir(path):
+                raise NotFoundError(f"not a folder: {folder}" if os.path.exists(path) else f"folder not found: {folder}")
+            with self.db.session() as session:
+                existing = session.execute(select(Root.id, Root.path)).all()
+                covering = next(((rid, p) for rid, p in existing if _inside(path, p)), None)
+                if covering is not None:
+                    added.append(RootInfo(covering[0], covering[1]))
+                    continue
+                root = Root(path=path, added_at=time.time())
+                session.add(root)
+                session.flush()
+                inner = [rid for rid, p in existing if _inside(p, path)]
+                if inner:
+                    session.execute(update(Media).where(Media.root_id.in_(inner)).values(root_id=root.id))
+                    session.execute(delete(Root).where(Root.id.in_(inner)))
+                added.append(RootInfo(root.id, path))
+        return added
+
+    def remove_root(self, folder: str | os.PathLike) -> RootInfo:
+        path = _norm_dir(folder)
+        with self.db.session() as session:
+            row = session.execute(select(Root.id, Root.path).where(Root.path == path)).first()
+            if row is None:
+                raise NotFoundError(f"not a library folder: {folder}")
+            session.execute(delete(Root).where(Root.id == row[0]))  # cascades to media and vectors
+        return RootInfo(row[0], row[1])
+
+    # -- indexing ----------------------------------------------------------------------
+    def index(
+        self,
+        folders: Sequence[str | os.PathLike] = (),
+        on_progress: Callable[[IndexProgress], None] | None = None,
+        cancel: threading.Event | None = None,
+        batch_size: int = 16,
+        workers: int | None = None,
+    ) -> IndexReport:
+        from indexer.pipeline import EmbeddingPipeline
+        from indexer.sync import LibrarySync
+
+        clip = self.clip()  # fail before scanning when no model is installed
+        if folders:
+            self.add_roots(folders)
+        roots = [(r.id, r.path) for r in self.roots()]
+        if not roots:
+            raise MediaseekError("no folders in the library: run 'mediaseek add DIR' or 'mediaseek index DIR'")
+        model_id = self._model_row(clip)
+        sync = LibrarySync(self.db, on_progress=on_progress)
+        report = sync.run(roots)
+        pipeline = EmbeddingPipeline(self.db, clip, model_id, batch_size=batch_size, workers=workers,
+                                     on_progress=on_progress, cancel=cancel)
+        if not (cancel and cancel.is_set()):
+            jobs = pipeline.pending_jobs()
+            if on_progress:
+                on_progress(IndexProgress("embed", 0, len(jobs)))
+            pipeline.run(jobs, report)
+        else:
+            report.cancelled = True
+        if on_progress:
+            on_progress(IndexProgress("done", report.embedded, report.embedded, failed=report.failed))
+        return report
+
+    # -- search ------------------------------------------------------------------------
+    def _serving(self) -> tuple[ClipModel, SearchMatrix]:
+        """The active model's encoders and its search matrix, refreshed incrementally."""
+        clip = self.clip()
+        with self._lock:
+            model_id = self._model_row(clip)
+            if self._matrix is None or self._matrix.model_id != model_id:
+                self._matrix = SearchMatrix(self.db, model_id, clip.embed_dim)
+            self._matrix.refresh()
+            return clip, self._matrix
+
+    def warm_up(self) -> None:
+        """Load the text encoder and the matrix so the first query pays no load the user sees."""
+        clip, _ = self._serving()
+        clip.text.encode("warm up")
+
+    def search(self, text: str, filters: SearchFilters = SearchFilters()) -> list[SearchResult]:
+        if not text.strip():
+            raise MediaseekError("empty query: describe what to find")
+        clip, matrix = self._serving()
+        query = clip.text.encode(text)[0]
+        return self._rank(matrix, query, filters)
+
+    def similar(self, file: str | os.PathLike, filters: SearchFilters = SearchFilters()) -> list[SearchResult]:
+        from indexer.decode import DecodeError, read_image
+        from indexer.preprocess import draft_target, preprocess
+
+        path = os.path.abspath(os.fspath(file))
+        if not os.path.exists(path):
+            raise NotFoundError(f"file not found: {file}")
+        clip, matrix = self._serving()
+        try:
+            image, meta = read_image(path, draft=draft_target(clip.preprocess))
+        except DecodeError as exc:
+            raise MediaseekError(f"cannot read {file}: {exc.reason}") from exc
+        query = clip.image.encode(preprocess(image, clip.preprocess, meta.reduced)[None])[0]
+        return self._rank(matrix, query, filters, exclude_path=path)
+
+    def _rank(self, matrix: SearchMatrix, query: np.ndarray, filters: SearchFilters,
+              exclude_path: str | None = None) -> list[SearchResult]:
+        limit = max(1, filters.limit)
+        folder_ids = self._folder_media_ids(filters.folder) if filters.folder else None
+        with matrix.lock:
+            return self._rank_locked(matrix, query, filters, limit, folder_ids, exclude_path)
+
+    def _rank_locked(self, matrix: SearchMatrix, query: np.ndarray, filters: SearchFilters, limit: int,
+                     folder_ids: np.ndarray | None, exclude_path: str | None) -> list[SearchResult]:
+        mask = matrix.mask_for(
+            media_ids=folder_ids,
+            kind=filters.kind,
+            after=_day_start(filters.after) if filters.after else None,
+            before=_day_start(filters.before + timedelta(days=1)) if filters.before else None,
+        )
+        # Several rows can belong to one media file (video moments): over-fetch, then group.
+        k = limit * 4 + 8
+        while True:
+            hits = matrix.search(query, k, mask=mask)
+            grouped: dict[int, list[tuple[float, float | None]]] = {}
+            order: list[int] = []
+            for media_id, score, ts in zip(hits.media_ids.tolist(), hits.scores.tolist(), hits.timestamps.tolist()):
+                if filters.min_score is not None and score < filters.min_score:
+                    break
+                if media_id not in grouped:
+                    grouped[media_id] = []
+                    order.append(media_id)
+                grouped[media_id].append((score, None if ts != ts else ts))
+            enough = len(order) >= limit + 1 or len(hits.scores) < k
+            if enough or k >= len(matrix):
+                break
+            k *= 4
+        info = self._media_info(order)
+        results = []
+        for media_id in order:
+            row = info.get(media_id)
+            if row is None or row["path"] == exclude_path:
+                continue
+            moments = grouped[media_id]
+            best_score, best_ts = moments[0]
+            results.append(SearchResult(
+                path=row["path"], score=best_score, kind=row["kind"], timestamp=best_ts,
+                moments=tuple(Moment(ts, s) for s, ts in moments if ts is not None) if row["kind"] == "video" else (),
+                media_id=media_id, date=row["date"], width=row["width"], height=row["height"],
+            ))
+            if len(results) >= limit:
+                break
+        return results
+
+    def _folder_media_ids(self, folder: str) -> np.ndarray:
+        path = _norm_dir(folder)
+        if not os.path.isdir(path):
+            raise NotFoundError(f"folder not found: {folder}")
+        with self.db.session() as session:
+            ids = session.execute(select(Media.id).where(inside_folder(Media.path, path))).scalars().all()
+        return np.asarray(ids, dtype=np.int64)
+
+    def _media_info(self, ids: list[int]) -> dict[int, dict]:
+        if not ids:
+            return {}
+        with self.db.session() as session:
+            rows = session.execute(select(Media.id, Media.path, Media.kind, Media.date, Media.width, Media.height)
+                                   .where(Media.id.in_(ids)))
+            return {r[0]: {"path": r[1], "kind": r[2], "date": r[3], "width": r[4], "height": r[5]} for r in rows}
+
+    # -- status ------------------------------------------------------------------------
+    def status(self) -> LibraryStatus:
+        roots = self.roots()
+        with self.db.session() as session:
+            kinds = dict(session.execute(select(Media.kind, func.count()).group_by(Media.kind)).all())
+            statuses = dict(session.execute(select(Media.status, func.count()).group_by(Media.status)).all())
+            failed = [FailedFile(p, e or "unknown error") for p, e in session.execute(
+                select(Media.path, Media.error).where(Media.status == "failed").order_by(Media.path))]
+            active = self.models.active_name
+            embeddings = 0
+            if active:
+                embeddings = session.execute(
+                    select(func.count()).select_from(Embedding).join(ModelRecord, Embedding.model_id == ModelRecord.id)
+                    .where(ModelRecord.name == active)).scalar_one()
+        return LibraryStatus(
+            home=str(self.paths.data), roots=roots, active_model=active, serving_model=active,
+            photos=kinds.get("photo", 0), videos=kinds.get("video", 0),
+            indexed=statuses.get("indexed", 0), pending=statuses.get("pending", 0),
+            failed=failed, embeddings=embeddings,
+        )
+
+
+def _day_start(day: date) -> float:
+    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp()

@@ -1,0 +1,254 @@
+"""Installed models: import, install, adopt an ONNX export, list, switch, remove.
+
+Exports happen in a temporary folder beside ``models/`` and move into place only
+once parity passed, so a failed or interrupted import never leaves a half model.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.config import Config
+from app.errors import MediaseekError, NotFoundError
+from app.paths import AppPaths
+from indexer.manifest import ManifestError, ModelManifest, sha256_file, verify_files
+
+log = logging.getLogger(__name__)
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    arch: str | None
+    pretrained: str | None
+    source: str
+    embed_dim: int
+    image_size: tuple[int, int]
+    active: bool
+    size_bytes: int
+    problems: tuple[str, ...]
+
+
+def check_name(name: str) -> str:
+    if not _NAME_RE.match(name):
+        raise MediaseekError(
+            f"invalid model name {name!r}: use letters, digits, '.', '_', '+' or '-' (max 100 characters)"
+        )
+    return name
+
+
+class ModelRegistry:
+    def __init__(self, paths: AppPaths) -> None:
+        self.paths = paths
+
+    # -- queries ---------------------------------------------------------------------
+    def _config(self) -> Config:
+        return Config.load(self.paths.config)
+
+    @property
+    def active_name(self) -> str | None:
+        name = self._config().active_model
+        if name and (self.paths.models / name / "manifest.json").is_file():
+            return name
+        return None
+
+    def names(self) -> list[str]:
+        if not self.paths.models.is_dir():
+            return []
+        return sorted(p.name for p in self.paths.models.iterdir()
+                      if p.is_dir() and (p / "manifest.json").is_file())
+
+    def dir_of(self, name: str) -> Path:
+        path = self.paths.models / name
+        if not (path / "manifest.json").is_file():
+            raise NotFoundError(f"no model named {name!r} (installed: {', '.join(self.names()) or 'none'})")
+        return path
+
+    def list(self, verify: bool = False) -> list[ModelInfo]:
+        active = self.active_name
+        infos = []
+        for name in self.names():
+            model_dir = self.paths.models / name
+            try:
+                manifest = ModelManifest.load(model_dir)
+            except ManifestError as exc:
+                infos.append(ModelInfo(name, None, None, "?", 0, (0, 0), name == active, 0, (str(exc),)))
+                continue
+            problems = tuple(verify_files(model_dir, manifest)) if verify else ()
+            size = sum(p.stat().st_size for p in model_dir.iterdir() if p.is_file())
+            image_size = tuple(manifest.preprocess.get("size", (0, 0)))
+            infos.append(ModelInfo(name, manifest.arch, manifest.pretrained, manifest.source, manifest.embed_dim,
+                                   image_size, name == active, size, problems))
+        return infos
+
+    # -- changes ---------------------------------------------------------------------
+    def use(self, name: str) -> None:
+        self.dir_of(name)
+        config = self._config()
+        config.active_model = name
+        config.save(self.paths.config)
+
+    def remove(self, name: str) -> None:
+        model_dir = self.dir_of(name)
+        shutil.rmtree(model_dir)
+        config = self._config()
+        if config.active_model == name:
+            remaining = self.names()
+            config.active_model = remaining[0] if remaining else None
+            config.save(self.paths.config)
+
+    def _target(self, name: str) -> Path:
+        check_name(name)
+        target = self.paths.models / name
+        if target.exists():
+            raise MediaseekError(f"a model named {name!r} already exists: choose another --name or remove it first")
+        return target
+
+    def _install(self, target: Path, build: Callable[[Path], ModelManifest]) -> ModelManifest:
+        """Run ``build(tmp_dir)`` and move the result into ``target`` atomically."""
+        self.paths.models.mkdir(parents=True, exist_ok=True)
+        tmp = self.paths.models / f".{target.name}.partial-{int(time.time() * 1000)}"
+        tmp.mkdir()
+        try:
+            manifest = build(tmp)
+            tmp.rename(target)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+        self.use(target.name)
+        return manifest
+
+    def import_checkpoint(self, arch: str, checkpoint: Path, name: str | None = None,
+                          pretrained_tag: str | None = None,
+                          progress: Callable[[str], None] | None = None) -> ModelManifest:
+        checkpoint = Path(checkpoint)
+        if not checkpoint.is_file():
+            raise NotFoundError(f"checkpoint not found: {checkpoint}")
+        arch_path = Path(arch)
+        default_name = arch_path.stem if arch.endswith(".json") else arch
+        target = self._target(name or default_name)
+        from indexer import export  # torch is imported only here
+
+        def build(tmp: Path) -> ModelManifest:
+            return export.export_checkpoint(arch, checkpoint, tmp, name=target.name,
+                                            pretrained_tag=pretrained_tag, progress=progress)
+
+        return self._run_export(target, build)
+
+    def install(self, spec: str, name: str | None = None,
+                progress: Callable[[str], None] | None = None) -> ModelManifest:
+        arch, sep, pretrained = spec.partition(":")
+        if not sep or not arch or not pretrained:
+            raise MediaseekError(f"expected ARCH:PRETRAINED (e.g. ViT-B-32-256:datacomp_s34b_b86k), got {spec!r}")
+        target = self._target(name or f"{arch}_{pretrained}")
+        from indexer import export
+
+        def build(tmp: Path) -> ModelManifest:
+            return export.export_pretrained(arch, pretrained, tmp, name=target.name, progress=progress)
+
+        return self._run_export(target, build)
+
+    def _run_export(self, target: Path, build: Callable[[Path], ModelManifest]) -> ModelManifest:
+        from indexer.export import ExportError
+
+        try:
+            return self._install(target, build)
+        except ExportError as exc:
+            raise MediaseekError(str(exc)) from exc
+
+    def import_onnx(self, source: Path, name: str | None = None) -> ModelManifest:
+        """Adopt an export laid out as Immich publishes CLIP models."""
+        source = Path(source)
+        if not source.is_dir():
+            raise NotFoundError(f"folder not found: {source}")
+        target = self._target(name or source.name)
+        return self._install(target, lambda tmp: adopt_immich_export(source, tmp, target.name))
+
+
+def adopt_immich_export(source: Path, out: Path, name: str) -> ModelManifest:
+    visual = source / "visual" / "model.onnx"
+    textual = source / "textual" / "model.onnx"
+    for path in (visual, textual):
+        if not path.is_file():
+            raise MediaseekError(f"not an Immich-style CLIP export: {path.relative_to(source)} is missing")
+    for sub in ("visual", "textual"):
+        extra = [p.name for p in (source / sub).iterdir() if p.suffix in (".onnx_data", ".data", ".pb")]
+        if extra:
+            raise MediaseekError(f"models with external weight files ({', '.join(extra)}) are not supported")
+    config = _read_json(source / "config.json")
+    preprocess = _read_json(source / "visual" / "preprocess_cfg.json")
+    embed_dim = int(config.get("embed_dim") or 0)
+    text_cfg = config.get("text_cfg") or {}
+    context_length = int(text_cfg.get("context_length") or 77)
+    vocab, merges = source / "textual" / "vocab.json", source / "textual" / "merges.txt"
+    if not vocab.is_file() or not merges.is_file():
+        raise MediaseekError("textual/vocab.json and textual/merges.txt are required (CLIP BPE tokenizer)")
+    if "hf_tokenizer_name" in text_cfg or "hf_model_name" in text_cfg:
+        raise MediaseekError("only CLIP BPE text towers are supported (this export uses a Hugging Face text model)")
+    size = preprocess.get("size", (config.get("vision_cfg") or {}).get("image_size", 224))
+    if isinstance(size, int):
+        size = [size, size]
+    shutil.copyfile(visual, out / "visual.onnx")
+    shutil.copyfile(textual, out / "textual.onnx")
+    shutil.copyfile(vocab, out / "vocab.json")
+    shutil.copyfile(merges, out / "merges.txt")
+
+    import onnxruntime as ort  # read the real io names and embedding size from the graphs
+
+    io = {}
+    for tower in ("visual", "textual"):
+        try:
+            session = ort.InferenceSession(str(out / f"{tower}.onnx"), providers=["CPUExecutionProvider"])
+        except Exception as exc:
+            raise MediaseekError(f"cannot load {tower}/model.onnx: {str(exc).splitlines()[0][:200]}") from exc
+        inp, outp = session.get_inputs()[0], session.get_outputs()[0]
+        io[tower] = {"name": inp.name, "dtype": inp.type.removeprefix("tensor(").rstrip(")")}
+        if isinstance(outp.shape[-1], int):
+            embed_dim = embed_dim or outp.shape[-1]
+    if not embed_dim:
+        raise MediaseekError("cannot tell the embedding size: config.json has no embed_dim")
+
+    from indexer.manifest import ModelManifest as _Manifest
+
+    manifest = _Manifest(
+        name=name,
+        arch=config.get("model_name") or None,
+        pretrained=None,
+        source="onnx-import",
+        embed_dim=embed_dim,
+        preprocess={
+            "size": list(size),
+            "mean": list(preprocess.get("mean", (0.48145466, 0.4578275, 0.40821073))),
+            "std": list(preprocess.get("std", (0.26862954, 0.26130258, 0.27577711))),
+            "interpolation": preprocess.get("interpolation", "bicubic"),
+            "resize_mode": preprocess.get("resize_mode", "shortest"),
+            "fill_color": preprocess.get("fill_color", 0),
+        },
+        tokenizer={"kind": "clip-bpe", "files": {"vocab": "vocab.json", "merges": "merges.txt"},
+                   "context_length": context_length, "clean": "lower"},
+        files={f: sha256_file(out / f) for f in ("visual.onnx", "textual.onnx", "vocab.json", "merges.txt")},
+        parity=None,
+        created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        visual_input=io["visual"],
+        textual_input=io["textual"],
+    )
+    manifest.save(out)
+    return manifest
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise MediaseekError(f"cannot read {path.name}: {exc}") from exc
+    return data if isinstance(data, dict) else {}

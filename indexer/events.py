@@ -1,0 +1,36 @@
+"""Structured progress events. Core code emits these; the CLI and UI render them."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class IndexProgress:
+    phase: str  # 'scan' | 'embed' | 'done'
+    done: int
+    total: int  # 0 while unknown (scanning)
+    failed: int = 0
+    rate: float = 0.0  # items per second over the phase so far
+    current: str | None = None
+
+    @property
+    def eta(self) -> float | None:
+        if self.total and self.rate > 0 and self.done <= self.total:
+            return (self.total - self.done) / self.rate
+        return None
+
+
+@dataclass(slots=True)
+class IndexReport:
+    scanned: int = 0
+    new: int = 0
+    changed: int = 0
+    moved: int = 0
+    removed: int = 0
+    embedded: int = 0
+    failed: int = 0
+    failed_unchanged: int = 0  # known-bad files left alone because they did not change
+    cancelled: bool = False
+    elapsed: float = 0.0
+    scan_seconds: float = 0.0
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (path, reason) for folders that could not be read

@@ -1,0 +1,751 @@
+"""Export open_clip models to the ONNX pair the runtime uses, and refuse exports that do not match PyTorch.
+
+This is the only production module that imports torch and open_clip; callers import it lazily so the
+search and indexing path never pays for torch.
+
+An export goes: build the open_clip model -> load weights -> eval + reparameterise (MobileCLIP) ->
+trace both towers to ONNX in a temporary directory -> compare onnxruntime against PyTorch on varied
+inputs -> write the tokenizer file and manifest -> move the directory into place. Nothing appears at
+`out_dir` unless every step passed.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import os
+import pickle
+import re
+import shutil
+import socket
+import threading
+import uuid
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import urlparse
+
+import numpy as np
+import open_clip
+import torch
+from open_clip import tokenizer as _oc_tokenizer
+from open_clip.constants import HF_SAFE_WEIGHTS_NAME, HF_WEIGHTS_NAME
+from open_clip.convert import convert_state_dict
+from open_clip.model import convert_to_custom_text_state_dict
+
+from indexer.manifest import ModelManifest, sha256_file
+
+log = logging.getLogger(__name__)
+
+PARITY_MIN_COSINE = 0.9999
+ONNX_OPSET = 17
+VISUAL_FILE = "visual.onnx"
+TEXTUAL_FILE = "textual.onnx"
+VISUAL_INPUT = {"name": "image", "dtype": "float32"}
+TEXTUAL_INPUT = {"name": "text", "dtype": "int64"}
+OUTPUT_NAME = "embedding"
+CLIP_BPE_VOCAB_SIZE = 49408
+
+_NETWORK_PROBE_TIMEOUT_S = 3.0
+_FIND_NAMES_HINT = (
+    "list valid names with: python -c \"import open_clip; print(open_clip.list_pretrained())\""
+)
+
+Progress = Callable[[str], None]
+
+
+class ExportError(Exception):
+    """An export was refused; `reason` (also `str(e)`) says why in one line."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ParityError(ExportError):
+    """ONNX and PyTorch outputs disagree; `figures` holds the measured parity numbers."""
+
+    def __init__(self, reason: str, figures: dict[str, Any]) -> None:
+        super().__init__(reason)
+        self.figures = figures
+
+
+# --------------------------------------------------------------------------- architectures
+
+
+def register_arch_config(path: Path) -> str:
+    """Register a custom open_clip model config (.json) and return the architecture name (the file stem)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ExportError(f"model config not found: {path}")
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ExportError(f"model config {path.name} is not readable JSON ({exc})") from exc
+    missing = [key for key in ("embed_dim", "vision_cfg", "text_cfg") if not isinstance(config, dict) or key not in config]
+    if missing:
+        raise ExportError(f"model config {path.name} is not an open_clip config (no {', '.join(missing)})")
+    open_clip.add_model_config(path)
+    return path.stem
+
+
+def _resolve_arch(arch: str) -> str:
+    """Accept a registered architecture name or a path to a .json model config."""
+    if arch.lower().endswith(".json") or os.sep in arch or (os.altsep and os.altsep in arch):
+        return register_arch_config(Path(arch))
+    if arch not in open_clip.list_models():
+        raise ExportError(
+            f"unknown architecture '{arch}': give an open_clip model name or a .json model config; {_FIND_NAMES_HINT}"
+        )
+    return arch
+
+
+def _clip_bpe_tokenizer(arch: str) -> dict[str, Any]:
+    """Describe the CLIP BPE tokenizer of `arch`, or refuse architectures whose tokenizer the runtime lacks.
+
+    Decided from the config before anything is downloaded, so an unsupported model fails in seconds.
+    """
+    config = open_clip.get_model_config(arch) or {}
+    text_cfg = config.get("text_cfg", {})
+    if "hf_tokenizer_name" in text_cfg or "hf_model_name" in text_cfg:
+        raise ExportError(
+            f"{arch} uses a Hugging Face tokenizer ({text_cfg.get('hf_tokenizer_name') or text_cfg.get('hf_model_name')}); "
+            "only CLIP BPE tokenizers are supported"
+        )
+    if "siglip" in arch.lower():
+        raise ExportError(f"{arch} uses a SigLIP sentencepiece tokenizer; only CLIP BPE tokenizers are supported")
+    kwargs = dict(text_cfg.get("tokenizer_kwargs", {}))
+    unsupported = sorted(set(kwargs) - {"clean", "bpe_path"})
+    if unsupported:
+        raise ExportError(f"{arch} tokenizer uses options the runtime does not implement: {', '.join(unsupported)}")
+    tokenizer = open_clip.get_tokenizer(arch)
+    if type(tokenizer) is not _oc_tokenizer.SimpleTokenizer:
+        raise ExportError(f"{arch} uses {type(tokenizer).__name__}; only CLIP BPE tokenizers are supported")
+    if tokenizer.reduction_fn is not None or tokenizer.vocab_size != CLIP_BPE_VOCAB_SIZE:
+        raise ExportError(f"{arch} uses a modified CLIP BPE tokenizer the runtime does not implement")
+    clean = next(
+        (mode for mode in ("lower", "whitespace", "canonicalize") if tokenizer.clean_fn is _oc_tokenizer.get_clean_fn(mode)),
+        None,
+    )
+    if clean is None:
+        raise ExportError(f"{arch} tokenizer uses an unknown text cleaning function")
+    bpe_path = Path(kwargs.get("bpe_path") or _oc_tokenizer.default_bpe())
+    return {
+        "tokenizer": tokenizer,
+        "bpe_path": bpe_path,
+        "clean": clean,
+        "context_length": int(tokenizer.context_length),
+    }
+
+
+def _tag_cfg(arch: str, tag: str) -> dict[str, Any]:
+    cfg = open_clip.get_pretrained_cfg(arch, tag)
+    if cfg:
+        return cfg
+    tags = open_clip.list_pretrained_tags_by_model(arch)
+    if tags:
+        raise ExportError(f"unknown pretrained tag '{tag}' for {arch}; valid tags: {', '.join(tags)}")
+    raise ExportError(f"open_clip has no pretrained weights for {arch}; {_FIND_NAMES_HINT}")
+
+
+def _quick_gelu_arch(arch: str, tag_cfg: dict[str, Any]) -> tuple[str, bool]:
+    """Weights trained with QuickGELU (OpenAI's) need the QuickGELU variant of the architecture.
+
+    Returns (architecture name, force_quick_gelu). open_clip itself only warns about the mismatch,
+    and the resulting embeddings are quietly worse.
+    """
+    if not tag_cfg.get("quick_gelu", False):
+        return arch, False
+    config = open_clip.get_model_config(arch) or {}
+    if config.get("quick_gelu", False):
+        return arch, False
+    variant = f"{arch}-quickgelu"
+    if variant in open_clip.list_models():
+        log.info("weights were trained with QuickGELU; using architecture %s", variant)
+        return variant, False
+    return arch, True
+
+
+def _preprocess_cfg(model: torch.nn.Module, arch: str, pretrained_tag: str | None) -> dict[str, Any]:
+    """The model's own preprocess config, refined by what open_clip knows about its published weights.
+
+    With a tag, that tag's config wins. Without one, the tags' shared settings are used when every
+    published tag of the architecture agrees (MobileCLIP normalises with mean 0 / std 1, unlike the
+    OpenAI defaults a bare architecture reports).
+    """
+    cfg = dict(open_clip.get_model_preprocess_cfg(model))
+    keys = ("mean", "std", "interpolation", "resize_mode", "fill_color")
+    if pretrained_tag:
+        tag_cfg = _tag_cfg(arch, pretrained_tag)
+        cfg.update({k: tag_cfg[k] for k in keys if tag_cfg.get(k) is not None})
+    else:
+        tags = open_clip.list_pretrained_tags_by_model(arch)
+        cfgs = [open_clip.get_pretrained_cfg(arch, tag) for tag in tags]
+        shared = ("mean", "std", "interpolation", "resize_mode")
+        if cfgs and all(all(c.get(k) is not None for k in shared) for c in cfgs):
+            first = {k: tuple(cfgs[0][k]) if isinstance(cfgs[0][k], (list, tuple)) else cfgs[0][k] for k in shared}
+            agree = all(
+                {k: tuple(c[k]) if isinstance(c[k], (list, tuple)) else c[k] for k in shared} == first for c in cfgs
+            )
+            if agree:
+                cfg.update(first)
+    size = cfg.get("size", getattr(getattr(model, "visual", None), "image_size", 224))
+    if isinstance(size, int):
+        size = (size, size)
+    return {
+        "size": [int(size[0]), int(size[1])],
+        "mean": [float(v) for v in cfg.get("mean", open_clip.OPENAI_DATASET_MEAN)],
+        "std": [float(v) for v in cfg.get("std", open_clip.OPENAI_DATASET_STD)],
+        "interpolation": str(cfg.get("interpolation", "bicubic")),
+        "resize_mode": str(cfg.get("resize_mode", "shortest")),
+        "fill_color": int(cfg.get("fill_color", 0)),
+    }
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def _read_checkpoint(path: Path) -> dict[str, torch.Tensor]:
+    """Load a state_dict from a torch or safetensors file, unwrapping the usual training containers."""
+    if not path.exists():
+        raise ExportError(f"checkpoint not found: {path}")
+    if not path.is_file():
+        raise ExportError(f"checkpoint is not a file: {path}")
+    if path.suffix == ".safetensors":
+        try:
+            from safetensors.torch import load_file
+        except ImportError:
+            raise ExportError("reading .safetensors checkpoints needs the safetensors package") from None
+        try:
+            obj: Any = load_file(str(path), device="cpu")
+        except Exception as exc:  # safetensors raises its own error types
+            raise ExportError(f"{path.name} is not a valid safetensors file ({_first_line(exc)})") from exc
+    else:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                obj = torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as exc:
+            unsafe = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
+            if unsafe:
+                raise ExportError(
+                    f"{path.name} holds Python objects ({unsafe.group(1)}) besides tensors; "
+                    "refusing to unpickle it (weights-only load)"
+                ) from exc
+            raise ExportError(f"{path.name} is not a PyTorch checkpoint") from exc
+        except (RuntimeError, EOFError, ValueError, zipfile.BadZipFile, OSError) as exc:
+            raise ExportError(f"{path.name} is not a PyTorch checkpoint ({_first_line(exc)})") from exc
+
+    if isinstance(obj, torch.jit.ScriptModule):  # OpenAI's original .pt releases are TorchScript archives
+        obj = {k: v for k, v in obj.state_dict().items() if k not in ("input_resolution", "context_length", "vocab_size")}
+    for container_key in ("state_dict", "model"):
+        if isinstance(obj, dict) and isinstance(obj.get(container_key), dict):
+            obj = obj[container_key]
+            break
+    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise ExportError(f"{path.name} does not contain a model state_dict")
+    state = {str(k): v for k, v in obj.items()}
+    if all(k.startswith("module.") for k in state):  # saved from DistributedDataParallel
+        state = {k[len("module."):]: v for k, v in state.items()}
+    return state
+
+
+def _apply_state_dict(model: torch.nn.Module, state: dict[str, torch.Tensor], arch: str, checkpoint: Path) -> None:
+    state = convert_state_dict(model, state)  # Apple's original MobileCLIP layout
+    if "positional_embedding" in state and not hasattr(model, "positional_embedding"):
+        state = convert_to_custom_text_state_dict(state)
+    expected = model.state_dict()
+    if "logit_scale" in state and "logit_scale" in expected and state["logit_scale"].ndim != expected["logit_scale"].ndim:
+        state["logit_scale"] = state["logit_scale"].reshape(expected["logit_scale"].shape)
+
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    mismatched = [
+        f"{k} {list(state[k].shape)} vs {list(expected[k].shape)}"
+        for k in expected
+        if k in state and state[k].shape != expected[k].shape
+    ]
+    if missing or unexpected or mismatched:
+        parts = []
+        for label, items in (("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatches", mismatched)):
+            if items:
+                parts.append(f"{len(items)} {label} (e.g. {', '.join(items[:2])})")
+        raise ExportError(f"{checkpoint.name} does not fit architecture {arch}: {'; '.join(parts)}")
+    model.load_state_dict(state, strict=True)
+
+
+def _first_line(exc: BaseException, limit: int = 200) -> str:
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _say(progress: Progress | None, message: str) -> None:
+    log.info(message)
+    if progress is not None:
+        progress(message)
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def export_checkpoint(
+    arch: str,
+    checkpoint: Path,
+    out_dir: Path,
+    *,
+    name: str,
+    pretrained_tag: str | None = None,
+    progress: Progress | None = None,
+) -> ModelManifest:
+    """Export a local open_clip checkpoint (the offline install path)."""
+    checkpoint = Path(checkpoint)
+    out_dir = Path(out_dir)
+    _check_out_dir(out_dir)
+    arch_name = _resolve_arch(str(arch))
+    _clip_bpe_tokenizer(arch_name)  # refuse unsupported text towers before the slow work
+    quick_gelu = False
+    if pretrained_tag:
+        arch_name, quick_gelu = _quick_gelu_arch(arch_name, _tag_cfg(arch_name, pretrained_tag))
+    _say(progress, f"reading checkpoint {checkpoint.name}")
+    state = _read_checkpoint(checkpoint)
+    _say(progress, f"building {arch_name}")
+    model = _create_model(arch_name, pretrained=None, force_quick_gelu=quick_gelu)
+    _apply_state_dict(model, state, arch_name, checkpoint)
+    del state
+    return export_model(
+        model,
+        arch=arch_name,
+        pretrained=pretrained_tag,
+        source="open_clip-checkpoint",
+        preprocess_cfg=_preprocess_cfg(model, arch_name, pretrained_tag),
+        tokenizer_context_length=_context_length(model),
+        out_dir=out_dir,
+        name=name,
+        progress=progress,
+    )
+
+
+def export_pretrained(
+    arch: str,
+    pretrained: str,
+    out_dir: Path,
+    *,
+    name: str,
+    progress: Progress | None = None,
+    cache_dir: Path | None = None,
+) -> ModelManifest:
+    """Download open_clip's published weights (or reuse a cached copy) and export them.
+
+    Without a network this fails within a few seconds instead of waiting on download retries.
+    """
+    out_dir = Path(out_dir)
+    _check_out_dir(out_dir)
+    if arch not in open_clip.list_models():
+        raise ExportError(f"unknown architecture '{arch}'; {_FIND_NAMES_HINT}")
+    tag_cfg = _tag_cfg(arch, pretrained)
+    _clip_bpe_tokenizer(arch)
+    arch_name, quick_gelu = _quick_gelu_arch(arch, tag_cfg)
+    what = f"{arch}:{pretrained}"
+
+    cached = _cached_weights(tag_cfg, cache_dir)
+    if cached is None:
+        _require_network(what, tag_cfg)
+        _say(progress, f"downloading {what}")
+        source_arg = pretrained
+    else:
+        _say(progress, f"using cached weights for {what}")
+        source_arg = str(cached)
+    try:
+        model = _create_model(
+            arch_name,
+            pretrained=source_arg,
+            force_quick_gelu=quick_gelu,
+            cache_dir=str(cache_dir) if cache_dir else None,
+        )
+    except ExportError:
+        raise
+    except Exception as exc:
+        raise ExportError(f"cannot download {what}: {_first_line(exc)}") from exc
+    return export_model(
+        model,
+        arch=arch_name,
+        pretrained=pretrained,
+        source="open_clip-pretrained",
+        preprocess_cfg=_preprocess_cfg(model, arch_name, pretrained),
+        tokenizer_context_length=_context_length(model),
+        out_dir=out_dir,
+        name=name,
+        progress=progress,
+    )
+
+
+def _create_model(arch: str, **kwargs: Any) -> torch.nn.Module:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return open_clip.create_model(arch, **kwargs)
+
+
+def _context_length(model: torch.nn.Module) -> int:
+    return int(open_clip.get_model_tokenize_cfg(model).get("context_length", _oc_tokenizer.DEFAULT_CONTEXT_LENGTH))
+
+
+def _cached_weights(tag_cfg: dict[str, Any], cache_dir: Path | None) -> Path | None:
+    """The already-downloaded weights file for a pretrained tag, if open_clip's caches hold one."""
+    if tag_cfg.get("file"):
+        path = Path(tag_cfg["file"])
+        return path if path.is_file() else None
+    hf_hub = tag_cfg.get("hf_hub", "")
+    if hf_hub:
+        try:
+            from huggingface_hub import try_to_load_from_cache
+        except ImportError:
+            try_to_load_from_cache = None
+        if try_to_load_from_cache is not None:
+            if hf_hub.endswith("/"):  # open_clip's convention: a bare repo means its default weights file
+                repo_id, filename = hf_hub.rstrip("/"), HF_WEIGHTS_NAME
+            else:
+                repo_id, filename = os.path.split(hf_hub)
+            candidates = [filename]
+            if filename == HF_WEIGHTS_NAME:
+                candidates.insert(0, HF_SAFE_WEIGHTS_NAME)
+            elif filename.endswith((".bin", ".pth")):
+                candidates.insert(0, filename[:-4] + ".safetensors")
+            for candidate in candidates:
+                found = try_to_load_from_cache(repo_id, candidate, cache_dir=cache_dir)
+                if isinstance(found, str) and Path(found).is_file():
+                    return Path(found)
+        return None
+    url = tag_cfg.get("url", "")
+    if url:
+        root = Path(cache_dir) if cache_dir else Path("~/.cache/clip").expanduser()
+        path = root / os.path.basename(urlparse(url).path)
+        return path if path.is_file() else None
+    return None
+
+
+def _require_network(what: str, tag_cfg: dict[str, Any]) -> None:
+    """Fail fast, with a plain reason, when the weights cannot possibly be downloaded."""
+    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        if os.environ.get(var, "").strip().upper() in ("1", "ON", "YES", "TRUE"):
+            raise ExportError(f"cannot download {what}: no network connection ({var} is set)")
+    host = "huggingface.co" if tag_cfg.get("hf_hub") else (urlparse(tag_cfg.get("url", "")).hostname or "huggingface.co")
+    port = 443
+    proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")
+    if proxy:  # downloads go through the proxy, so that is what has to answer
+        parsed = urlparse(proxy if "://" in proxy else f"http://{proxy}")
+        if parsed.hostname:
+            host, port = parsed.hostname, parsed.port or 3128
+    problem = _probe(host, port, _NETWORK_PROBE_TIMEOUT_S)
+    if problem:
+        raise ExportError(f"cannot download {what}: no network connection ({host}: {problem})")
+
+
+def _probe(host: str, port: int, timeout: float) -> str | None:
+    """Open a TCP connection to host:port; return None on success or a short problem description.
+
+    Runs in a daemon thread because name resolution ignores socket timeouts and can hang for long
+    on a machine without a network.
+    """
+    outcome: dict[str, str] = {}
+
+    def attempt() -> None:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                outcome["ok"] = ""
+        except OSError as exc:
+            outcome["error"] = exc.strerror or str(exc) or type(exc).__name__
+
+    thread = threading.Thread(target=attempt, name="network-probe", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if "ok" in outcome:
+        return None
+    return outcome.get("error", f"no answer within {timeout:g} s")
+
+
+# --------------------------------------------------------------------------- export + parity
+
+
+class _ImageTower(torch.nn.Module):
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.model.encode_image(image, normalize=False)
+
+
+class _TextTower(torch.nn.Module):
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, text: torch.Tensor) -> torch.Tensor:
+        return self.model.encode_text(text, normalize=False)
+
+
+def export_model(
+    model: torch.nn.Module,
+    *,
+    arch: str,
+    pretrained: str | None,
+    source: str,
+    preprocess_cfg: dict,
+    tokenizer_context_length: int,
+    out_dir: Path,
+    name: str,
+    progress: Progress | None = None,
+    reparameterize: bool = True,
+) -> ModelManifest:
+    """Export both towers of a loaded open_clip model into `out_dir` and write its manifest.
+
+    The model is switched to eval mode and, where it has re-parameterisable blocks (MobileCLIP's
+    FastViT), fused in place. `reparameterize=False` exists only to measure what fusing changes.
+    """
+    out_dir = Path(out_dir)
+    _check_out_dir(out_dir)
+    tok = _clip_bpe_tokenizer(arch)
+    if tokenizer_context_length != tok["context_length"]:
+        raise ExportError(
+            f"{arch}: text tower context length {tokenizer_context_length} differs from its tokenizer's "
+            f"{tok['context_length']}"
+        )
+    vocab = open_clip.get_model_tokenize_cfg(model).get("vocab_size")
+    if vocab is not None and vocab != CLIP_BPE_VOCAB_SIZE:
+        raise ExportError(f"{arch}: text tower vocabulary has {vocab} entries, CLIP BPE has {CLIP_BPE_VOCAB_SIZE}")
+
+    model.eval()
+    if reparameterize and _has_reparameterizable_blocks(model):
+        _say(progress, "re-parameterising (fusing training-time branches)")
+        from timm.utils.model import reparameterize_model
+
+        reparameterize_model(model, inplace=True)
+        model.eval()
+
+    height, width = preprocess_cfg["size"]
+    images = _sample_images(height, width, preprocess_cfg["mean"], preprocess_cfg["std"])
+    texts = tok["tokenizer"](_SAMPLE_TEXTS, context_length=tokenizer_context_length)
+
+    image_tower = _ImageTower(model).eval()
+    text_tower = _TextTower(model).eval()
+    # References come from the eval-mode model before export: the exporter restores the
+    # wrappers' training flag afterwards, so taking them later risks train-mode BatchNorm.
+    with torch.no_grad():
+        image_ref = [image_tower(images[s]).float().numpy() for s in _BATCHES]
+        text_ref = [text_tower(texts[s]).float().numpy() for s in _TEXT_BATCHES]
+    embed_dim = int(image_ref[0].shape[1])
+    if int(text_ref[0].shape[1]) != embed_dim:
+        raise ExportError(f"{arch}: image embeddings have {embed_dim} dimensions, text embeddings {text_ref[0].shape[1]}")
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    # A sibling of out_dir, so the final os.replace is a rename on one filesystem; plain mkdir
+    # (not mkdtemp) so the directory gets the user's normal permissions.
+    work = out_dir.parent / f".{out_dir.name}.export-{uuid.uuid4().hex[:12]}"
+    work.mkdir()
+    try:
+        _say(progress, "exporting image encoder")
+        _export_tower(image_tower, images[:2], work / VISUAL_FILE, VISUAL_INPUT["name"])
+        _say(progress, "exporting text encoder")
+        _export_tower(text_tower, texts[:2], work / TEXTUAL_FILE, TEXTUAL_INPUT["name"])
+        image_tower.eval()
+        text_tower.eval()
+
+        _say(progress, "checking ONNX against PyTorch")
+        image_onnx = _run_onnx(work / VISUAL_FILE, VISUAL_INPUT["name"], [images[s].numpy() for s in _BATCHES])
+        text_onnx = _run_onnx(work / TEXTUAL_FILE, TEXTUAL_INPUT["name"], [texts[s].numpy() for s in _TEXT_BATCHES])
+        figures = _parity_figures(image_ref, image_onnx, text_ref, text_onnx, embed_dim)
+        _check_parity(figures)
+
+        tokenizer_file = tok["bpe_path"].name
+        shutil.copyfile(tok["bpe_path"], work / tokenizer_file)
+        manifest = ModelManifest(
+            name=name,
+            arch=arch,
+            pretrained=pretrained,
+            source=source,
+            embed_dim=embed_dim,
+            preprocess=dict(preprocess_cfg),
+            tokenizer={
+                "kind": "clip-bpe",
+                "files": {"bpe": tokenizer_file},
+                "context_length": tokenizer_context_length,
+                "clean": tok["clean"],
+            },
+            files={p.name: sha256_file(p) for p in sorted(work.iterdir()) if p.is_file()},
+            parity=figures,
+            created_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            visual_input=dict(VISUAL_INPUT),
+            textual_input=dict(TEXTUAL_INPUT),
+        )
+        manifest.save(work)
+        _check_out_dir(out_dir)
+        if out_dir.is_dir():
+            out_dir.rmdir()  # empty (checked above); os.replace needs it gone on every platform
+        os.replace(work, out_dir)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    _say(
+        progress,
+        f"exported {name}: image cosine {figures['visual_min_cosine']:.6f}, text cosine {figures['textual_min_cosine']:.6f}",
+    )
+    return manifest
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise ExportError(f"{out_dir} already exists; remove it or choose another name")
+
+
+def _has_reparameterizable_blocks(model: torch.nn.Module) -> bool:
+    return any(
+        callable(getattr(module, "reparameterize", None)) or callable(getattr(module, "switch_to_deploy", None))
+        for module in model.modules()
+        if module is not model
+    )
+
+
+def _export_tower(tower: torch.nn.Module, example: torch.Tensor, path: Path, input_name: str) -> None:
+    """Trace one tower to ONNX with a dynamic batch axis.
+
+    Not under torch.no_grad(): with gradients off nn.MultiheadAttention takes a fused fast path the
+    exporter cannot express. The example has batch 2 so the tracer cannot specialise on a batch of 1.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                tower,
+                (example,),
+                str(path),
+                dynamo=False,
+                opset_version=ONNX_OPSET,
+                input_names=[input_name],
+                output_names=[OUTPUT_NAME],
+                dynamic_axes={input_name: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+                do_constant_folding=True,
+            )
+    except Exception as exc:
+        raise ExportError(f"ONNX export of {path.stem} failed: {_first_line(exc)}") from exc
+
+
+def _run_onnx(path: Path, input_name: str, batches: list[np.ndarray]) -> list[np.ndarray]:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    try:
+        session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+        return [np.asarray(session.run([OUTPUT_NAME], {input_name: batch})[0], dtype=np.float32) for batch in batches]
+    except Exception as exc:
+        raise ExportError(f"onnxruntime cannot run {path.name}: {_first_line(exc)}") from exc
+
+
+def _row_cosines(reference: np.ndarray, candidate: np.ndarray) -> np.ndarray:
+    a = reference.astype(np.float64)
+    b = candidate.astype(np.float64)
+    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos = (a * b).sum(axis=1) / norms
+    both_zero = (np.linalg.norm(a, axis=1) == 0) & (np.linalg.norm(b, axis=1) == 0)
+    return np.where(both_zero, 1.0, cos)
+
+
+def _parity_figures(
+    image_ref: list[np.ndarray],
+    image_onnx: list[np.ndarray],
+    text_ref: list[np.ndarray],
+    text_onnx: list[np.ndarray],
+    embed_dim: int,
+) -> dict[str, Any]:
+    figures: dict[str, Any] = {}
+    for tower, refs, outs in (("visual", image_ref, image_onnx), ("textual", text_ref, text_onnx)):
+        for ref, out in zip(refs, outs):
+            if out.shape != ref.shape:
+                raise ParityError(
+                    f"{tower}.onnx returns shape {list(out.shape)} for a batch of {ref.shape[0]}, "
+                    f"PyTorch {list(ref.shape)}",
+                    {},
+                )
+        ref_all = np.concatenate(refs)
+        out_all = np.concatenate(outs)
+        cos = _row_cosines(ref_all, out_all)
+        finite = np.isfinite(cos)
+        figures[f"{tower}_min_cosine"] = float(cos.min()) if finite.all() else float("nan")
+        figures[f"{tower}_max_abs_diff"] = float(np.abs(ref_all - out_all).max())
+        figures[f"{tower}_samples"] = int(ref_all.shape[0])
+    figures["samples"] = figures["visual_samples"] + figures["textual_samples"]
+    figures["batch_sizes"] = sorted({s.stop - s.start for s in _BATCHES + _TEXT_BATCHES})
+    return figures
+
+
+def _check_parity(figures: dict[str, Any]) -> None:
+    threshold = PARITY_MIN_COSINE
+    figures["min_required"] = threshold
+    for tower, label in (("visual", "image"), ("textual", "text")):
+        value = figures[f"{tower}_min_cosine"]
+        if not value >= threshold:  # also catches NaN
+            raise ParityError(
+                f"ONNX {label} encoder disagrees with PyTorch: cosine {value:.6f} < {threshold} "
+                f"(max abs diff {figures[f'{tower}_max_abs_diff']:.3g}); export refused",
+                figures,
+            )
+
+
+# --------------------------------------------------------------------------- sample inputs
+
+# Batches of 3, 1 and 2 rows: ONNX must honour the dynamic batch axis, not just the traced size.
+_BATCHES = [slice(0, 3), slice(3, 4), slice(4, 6)]
+_TEXT_BATCHES = [slice(0, 3), slice(3, 4), slice(4, 10)]
+
+_SAMPLE_TEXTS = [
+    "a photo of a dog",
+    "Dog running on a beach at sunset!",
+    "",
+    "x",
+    "a birthday party with candles, balloons and a chocolate cake on the kitchen table",
+    "IMG_2041.JPG taken 2023-07-14 12:30",
+    "Le chat dort sur le canapé",
+    "東京の夜景",
+    "snow   covered\tmountains \n under a blue sky 🏔️",
+    " ".join(["a long winding road through green hills with sheep and stone walls"] * 8),
+]
+
+
+def _sample_images(height: int, width: int, mean: list[float], std: list[float]) -> torch.Tensor:
+    """Six normalised images in [N, 3, H, W]: noise, gradient, a synthetic scene, stripes, dark, bright.
+
+    Varied on purpose: a tracing bug often shows only for some inputs (e.g. a baked-in branch).
+    """
+    rng = np.random.default_rng(1234)
+    y = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
+    x = np.linspace(0.0, 1.0, width, dtype=np.float32)[None, :]
+    ones = np.ones((height, width), dtype=np.float32)
+
+    noise = rng.random((3, height, width), dtype=np.float32)
+    gradient = np.stack([x * ones, y * ones, (1 - x) * (1 - y) * ones])
+
+    # A plausible outdoor picture: sky fading to the horizon, green ground, a sun, a dark shape, grain.
+    horizon = 0.62
+    sky = y < horizon
+    scene = np.empty((3, height, width), dtype=np.float32)
+    scene[0] = np.where(sky, 0.35 + 0.4 * y, 0.18 + 0.1 * x)
+    scene[1] = np.where(sky, 0.55 + 0.3 * y, 0.45 - 0.2 * (y - horizon))
+    scene[2] = np.where(sky, 0.95 - 0.2 * y, 0.15 + 0 * x)
+    sun = (x - 0.75) ** 2 + (y - 0.22) ** 2 < 0.006
+    scene[:, sun] = np.array([1.0, 0.95, 0.7], dtype=np.float32)[:, None]
+    tree = ((x - 0.3) ** 2 / 0.01 + (y - 0.5) ** 2 / 0.04) < 1.0
+    scene[:, tree] = np.array([0.1, 0.25, 0.08], dtype=np.float32)[:, None]
+    scene = np.clip(scene + rng.normal(0, 0.02, scene.shape).astype(np.float32), 0, 1)
+
+    stripes = np.stack([((np.floor(x * 16) + np.floor(y * 16)) % 2) * ones] * 3)
+    stripes[1] *= 0.5
+    dark = np.full((3, height, width), 0.03, dtype=np.float32) + 0.02 * noise
+    bright = np.full((3, height, width), 0.97, dtype=np.float32) - 0.02 * noise
+
+    pixels = np.stack([noise, gradient, scene, stripes, dark, bright]).astype(np.float32)
+    mean_arr = np.asarray(mean, dtype=np.float32)[None, :, None, None]
+    std_arr = np.asarray(std, dtype=np.float32)[None, :, None, None]
+    return torch.from_numpy((pixels - mean_arr) / std_arr)

@@ -1,0 +1,196 @@
+"""The embedding pipeline: decode in parallel, infer in batches, commit in batches.
+
+Decoding threads stay a bounded number of batches ahead of the model (enough that the
+model never waits, few enough that memory stays flat). One writer — this thread —
+commits each batch in a single transaction: embeddings and the file's new status go
+in together, so a killed run (SIGKILL, power loss) resumes exactly where the last
+commit ended without re-embedding anything and without a half-written row.
+"""
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import and_, delete, exists, insert, select, update
+
+from db import Database, Embedding, Media
+from indexer.decode import DecodeError, ImageMeta, read_image
+from indexer.encoders import ClipModel
+from indexer.events import IndexProgress, IndexReport
+from indexer.preprocess import draft_target, preprocess
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class _Job:
+    media_id: int
+    path: str
+    kind: str
+
+
+@dataclass(slots=True)
+class _Decoded:
+    job: _Job
+    pixels: np.ndarray | None = None
+    meta: ImageMeta | None = None
+    size: int = 0
+    mtime_ns: int = 0
+    error: str | None = None
+    vanished: bool = False
+
+
+class EmbeddingPipeline:
+    def __init__(
+        self,
+        db: Database,
+        model: ClipModel,
+        model_id: int,
+        *,
+        batch_size: int = 16,
+        workers: int | None = None,
+        prefetch_batches: int = 3,
+        on_progress: Callable[[IndexProgress], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        self.db = db
+        self.model = model
+        self.model_id = model_id
+        self.batch_size = max(1, batch_size)
+        self.workers = workers or max(1, os.cpu_count() or 1)
+        self.prefetch = max(1, prefetch_batches)
+        self.on_progress = on_progress or (lambda event: None)
+        self.cancel = cancel or threading.Event()
+        self._draft = draft_target(model.preprocess)
+
+    # -- work list -------------------------------------------------------------------
+    def pending_jobs(self, root_ids: Sequence[int] | None = None) -> list[_Job]:
+        """Photos that are pending, or indexed but lacking a vector from this model."""
+        has_vector = exists().where(and_(Embedding.media_id == Media.id, Embedding.model_id == self.model_id))
+        query = select(Media.id, Media.path, Media.kind).where(
+            Media.kind == "photo",
+            (Media.status == "pending") | ((Media.status == "indexed") & ~has_vector),
+        )
+        if root_ids is not None:
+            query = query.where(Media.root_id.in_(list(root_ids)))
+        with self.db.session() as session:
+            return [_Job(r[0], r[1], r[2]) for r in session.execute(query.order_by(Media.path))]
+
+    # -- run ---------------------------------------------------------------------------
+    def run(self, jobs: list[_Job], report: IndexReport | None = None) -> IndexReport:
+        report = report or IndexReport()
+        total = len(jobs)
+        started = time.perf_counter()
+        done = 0
+        if not total:
+            return report
+        window = self.batch_size * self.prefetch
+        queue: collections.deque[Future[_Decoded]] = collections.deque()
+        pending_iter = iter(jobs)
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="decode") as pool:
+            def top_up() -> None:
+                while len(queue) < window:
+                    job = next(pending_iter, None)
+                    if job is None:
+                        return
+                    queue.append(pool.submit(self._decode, job))
+
+            top_up()
+            while queue:
+                if self.cancel.is_set():
+                    report.cancelled = True
+                    for future in queue:
+                        future.cancel()
+                    break
+                batch: list[_Decoded] = []
+                while queue and len(batch) < self.batch_size:
+                    batch.append(queue.popleft().result())
+                    top_up()
+                self._embed_and_commit(batch, report)
+                done += len(batch)
+                elapsed = time.perf_counter() - started
+                self.on_progress(IndexProgress(
+                    "embed", done, total, failed=report.failed,
+                    rate=done / elapsed if elapsed > 0 else 0.0, current=batch[-1].job.path,
+                ))
+        report.elapsed += time.perf_counter() - started
+        return report
+
+    def _decode(self, job: _Job) -> _Decoded:
+        out = _Decoded(job)
+        try:
+            st = os.stat(job.path)
+            out.size, out.mtime_ns = st.st_size, st.st_mtime_ns
+            image, meta = read_image(job.path, draft=self._draft)
+            out.pixels = preprocess(image, self.model.preprocess, meta.reduced)
+            out.meta = meta
+        except FileNotFoundError:
+            out.vanished = True
+        except DecodeError as exc:
+            out.error = exc.reason
+            out.vanished = not os.path.lexists(job.path)
+        except OSError as exc:
+            out.error = exc.strerror or str(exc)
+        except Exception as exc:  # a decoder bug must not stop the run
+            log.exception("unexpected error decoding %s", job.path)
+            out.error = f"unexpected error: {type(exc).__name__}: {exc}"
+        return out
+
+    def _embed_and_commit(self, batch: list[_Decoded], report: IndexReport) -> None:
+        good = [item for item in batch if item.pixels is not None]
+        vectors = self.model.image.encode(np.stack([item.pixels for item in good])) if good else None
+        now = time.time()
+        with self.db.session() as session:
+            if good:
+                ids = [item.job.media_id for item in good]
+                # a re-run after a model switch or a crash between status and vector writes
+                session.execute(delete(Embedding).where(
+                    Embedding.media_id.in_(ids), Embedding.model_id == self.model_id))
+                session.execute(insert(Embedding), [
+                    {"media_id": item.job.media_id, "model_id": self.model_id, "timestamp": None,
+                     "vector": vectors[i].astype("<f4").tobytes()}
+                    for i, item in enumerate(good)
+                ])
+                for item in good:
+                    meta = item.meta
+                    taken = _epoch(meta.taken_at) if meta else None
+                    session.execute(update(Media).where(Media.id == item.job.media_id).values(
+                        status="indexed", error=None, size=item.size, mtime_ns=item.mtime_ns,
+                        width=meta.width, height=meta.height, taken_at=taken,
+                        date=taken if taken is not None else item.mtime_ns / 1e9,
+                        gps_lat=meta.gps_lat, gps_lon=meta.gps_lon,
+                        camera_make=meta.camera_make, camera_model=meta.camera_model,
+                        indexed_at=now,
+                    ))
+                report.embedded += len(good)
+            for item in batch:
+                if item.pixels is not None:
+                    continue
+                if item.vanished:
+                    session.execute(delete(Media).where(Media.id == item.job.media_id))
+                    report.removed += 1
+                    continue
+                values = {"status": "failed", "error": item.error, "indexed_at": now}
+                if item.mtime_ns:
+                    values.update(size=item.size, mtime_ns=item.mtime_ns)
+                session.execute(update(Media).where(Media.id == item.job.media_id).values(**values))
+                report.failed += 1
+
+
+def _epoch(moment) -> float | None:
+    """EXIF times are naive local times; store them as if UTC so they round-trip as written."""
+    if moment is None:
+        return None
+    from datetime import timezone
+
+    try:
+        return moment.replace(tzinfo=timezone.utc).timestamp()
+    except (ValueError, OverflowError, OSError):
+        return None
