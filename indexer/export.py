@@ -381,10 +381,24 @@ def export_pretrained(
     )
 
 
+class _DropRandomInitWarning(logging.Filter):
+    """open_clip warns on the root logger that a model without `pretrained` is randomly initialised;
+    for a checkpoint export that is expected (the weights are loaded right after) and would mislead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "initialized randomly" not in record.getMessage()
+
+
 def _create_model(arch: str, **kwargs: Any) -> torch.nn.Module:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return open_clip.create_model(arch, **kwargs)
+    root = logging.getLogger()
+    quiet = _DropRandomInitWarning()
+    root.addFilter(quiet)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return open_clip.create_model(arch, **kwargs)
+    finally:
+        root.removeFilter(quiet)
 
 
 def _context_length(model: torch.nn.Module) -> int:
