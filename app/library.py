@@ -80,6 +80,25 @@ class RootInfo:
 
 
 @dataclass(frozen=True)
+class MediaDetails:
+    id: int
+    path: str
+    kind: str
+    size: int
+    width: int | None
+    height: int | None
+    taken_at: float | None  # EXIF time (naive, stored as UTC epoch)
+    date: float | None
+    camera_make: str | None
+    camera_model: str | None
+    gps_lat: float | None
+    gps_lon: float | None
+    duration: float | None
+    status: str
+    error: str | None
+
+
+@dataclass(frozen=True)
 class FailedFile:
     path: str
     reason: str
@@ -229,7 +248,13 @@ class Library:
         cancel: threading.Event | None = None,
         batch_size: int = 16,
         workers: int | None = None,
+        pause: threading.Event | None = None,
     ) -> IndexReport:
+        """Scan every root (adding ``folders`` first) and embed what is new or changed.
+
+        ``cancel`` stops after the current batch (everything committed stays); while
+        ``pause`` is set the run idles. Progress goes to ``on_progress`` as events.
+        """
         from indexer.pipeline import EmbeddingPipeline
         from indexer.sync import LibrarySync
 
@@ -243,7 +268,7 @@ class Library:
         sync = LibrarySync(self.db, on_progress=on_progress)
         report = sync.run(roots)
         pipeline = EmbeddingPipeline(self.db, clip, model_id, batch_size=batch_size, workers=workers,
-                                     on_progress=on_progress, cancel=cancel)
+                                     on_progress=on_progress, cancel=cancel, pause=pause)
         if not (cancel and cancel.is_set()):
             jobs = pipeline.pending_jobs()
             if on_progress:
@@ -357,6 +382,24 @@ class Library:
             rows = session.execute(select(Media.id, Media.path, Media.kind, Media.date, Media.width, Media.height)
                                    .where(Media.id.in_(ids)))
             return {r[0]: {"path": r[1], "kind": r[2], "date": r[3], "width": r[4], "height": r[5]} for r in rows}
+
+    def details(self, media_id: int) -> MediaDetails | None:
+        """Everything known about one file, for a preview pane."""
+        with self.db.session() as session:
+            m = session.get(Media, media_id)
+            if m is None:
+                return None
+            return MediaDetails(m.id, m.path, m.kind, m.size, m.width, m.height, m.taken_at, m.date,
+                                m.camera_make, m.camera_model, m.gps_lat, m.gps_lon, m.duration, m.status, m.error)
+
+    def folder_counts(self) -> dict[str, int]:
+        """Number of files directly inside each folder that holds media (for a folder tree)."""
+        counts: dict[str, int] = {}
+        with self.db.session() as session:
+            for (path,) in session.execute(select(Media.path)):
+                folder = os.path.dirname(path)
+                counts[folder] = counts.get(folder, 0) + 1
+        return counts
 
     # -- status ------------------------------------------------------------------------
     def status(self) -> LibraryStatus:

@@ -59,6 +59,7 @@ class EmbeddingPipeline:
         prefetch_batches: int = 3,
         on_progress: Callable[[IndexProgress], None] | None = None,
         cancel: threading.Event | None = None,
+        pause: threading.Event | None = None,
     ) -> None:
         self.db = db
         self.model = model
@@ -68,6 +69,7 @@ class EmbeddingPipeline:
         self.prefetch = max(1, prefetch_batches)
         self.on_progress = on_progress or (lambda event: None)
         self.cancel = cancel or threading.Event()
+        self.pause = pause or threading.Event()  # set = paused; cleared = running
         self._draft = draft_target(model.preprocess)
 
     # -- work list -------------------------------------------------------------------
@@ -104,6 +106,8 @@ class EmbeddingPipeline:
 
             top_up()
             while queue:
+                while self.pause.is_set() and not self.cancel.is_set():
+                    time.sleep(0.1)  # decoders finish their look-ahead, then idle too
                 if self.cancel.is_set():
                     report.cancelled = True
                     for future in queue:
