@@ -8,13 +8,14 @@ Storage, chosen by measurement (bench/bench_search.py --compare-kernels; 2-core 
 AVX512-VNNI, numpy 2.4, onnxruntime 1.31):
 
 * Each vector is stored as int8 with one float32 scale per row (``x ~= scale * code``), offset by
-  128 into uint8: 516 bytes per 512-dim vector instead of 2048 for float32. Scores within about
-  1e-3 of exact cosine; recall@10 against exact float32 0.96-1.0 on random vectors (whose top-10
-  are separated by less than that error), 1.0 on planted near-duplicates.
+  128 into uint8: 516 bytes per 512-dim vector instead of 2048 for float32 (546 bytes per row with
+  the metadata arrays). Scores stay within about 1e-3 of exact cosine; recall@10 against exact
+  float32 is 0.98-0.99 on random vectors (whose top 10 are separated by less than that error) and
+  1.0 on planted near-duplicates.
 * Scoring runs onnxruntime's ``MatMulInteger`` with a uint8 matrix (zero point 128) and an int8
-  query: the u8 x s8 pairing is the one MLAS computes with VNNI, 4-5x faster than s8 x s8 and
-  faster than a float32 sgemv over four times the bytes. numpy has no integer or float16 BLAS
-  path, so casting chunks to float32 in numpy was 6-20x slower.
+  query: u8 x s8 is the pairing MLAS computes with VNNI, 3-4x faster than s8 x s8 and faster than
+  a float32 sgemv over four times the bytes. numpy has no integer or float16 BLAS path: casting
+  chunks to float32 in numpy was 7-20x slower, and onnxruntime's float16 MatMul 3x slower.
 * The top candidates of that approximate score are re-scored with the float32 query against the
   dequantised rows, which removes the query's quantisation error from ranking and from the scores
   returned.
@@ -92,7 +93,7 @@ class MatrixHits:
 class SearchMatrix:
     """All vectors of one model, quantised in memory, with the per-row metadata filters need.
 
-    Thread safety: every method takes ``self.lock``. A mask from ``mask_for`` describes the rows
+    Thread safety: ``refresh``, ``compact``, ``mask_for`` and ``search`` take ``self.lock``. A mask from ``mask_for`` describes the rows
     as they are at that moment; if another thread may call ``refresh()``, hold ``lock`` across
     ``mask_for`` and ``search``.
     """
@@ -173,6 +174,8 @@ class SearchMatrix:
                 raw.rollback()
             if self._dead and self._dead * 8 >= self._n:
                 self.compact()
+            if self._n:
+                _int8_session()  # built here (once, ~35 ms) so that the first query does not pay for it
             if added or removed:
                 log.debug("search matrix model=%d: +%d -%d, %d live", self.model_id, added, removed, len(self))
             return added + removed
@@ -303,10 +306,12 @@ class SearchMatrix:
         query = np.ascontiguousarray(query, dtype=np.float32).reshape(-1)
         if query.shape != (self.dim,):
             raise ValueError(f"query has {query.size} values, the matrix holds {self.dim}-dim vectors")
+        if mask is not None:
+            mask = np.asarray(mask, dtype=np.bool_)
         with self.lock:
             n = self._n
-            if mask is not None and np.shape(mask) != (n,):
-                raise ValueError(f"mask has shape {np.shape(mask)}, the matrix has {n} rows; rebuild it after refresh()")
+            if mask is not None and mask.shape != (n,):
+                raise ValueError(f"mask has shape {mask.shape}, the matrix has {n} rows; rebuild it after refresh()")
             allowed = self._alive[:n] if self._dead else None
             if mask is not None:
                 allowed = mask if allowed is None else mask & allowed
@@ -326,7 +331,7 @@ class SearchMatrix:
 
             wanted = min(count, max(_RERANK_FACTOR * k, _RERANK_MIN))
             if wanted < len(scores):
-                local = np.argpartition(-scores, wanted - 1)[:wanted]
+                local = np.argpartition(scores, len(scores) - wanted)[len(scores) - wanted:]
             else:
                 local = np.arange(len(scores))
                 if allowed is not None and subset is None:
