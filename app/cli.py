@@ -330,15 +330,28 @@ def cmd_status(lib, args) -> int:
 
 
 def cmd_gui(lib, args) -> int:
-    from app.errors import MediaseekError
+    from ui.main import run
 
-    raise MediaseekError("the desktop app is not part of this build yet; use the command line")
+    lib.close()  # the desktop app opens its own Library
+    return run(args.folder if args.command == "gui" else None)
 
 
 def cmd_integrate(lib, args) -> int:
-    from app.errors import MediaseekError
+    from app import integration
 
-    raise MediaseekError("file-manager integration is not part of this build yet")
+    action = {"install": integration.install, "uninstall": integration.uninstall,
+              "status": integration.status}[args.action]
+    try:
+        items = action()
+    except integration.IntegrationError as exc:
+        from app.errors import MediaseekError
+
+        raise MediaseekError(str(exc)) from exc
+    for item in items:
+        state = "installed" if item.installed else "not installed"
+        note = f"  ({item.note})" if item.note else ""
+        _out(f"{item.target:<20} {state:<14} {item.path}{note}")
+    return 0
 
 
 COMMANDS = {
