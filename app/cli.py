@@ -151,6 +151,8 @@ class ProgressBar:
             frac = min(event.done / total, 1.0)
             bar = "#" * int(frac * 24)
             current = os.path.basename(event.current or "")
+            if event.file_total:
+                current += f" {_fmt_time(event.file_done)}/{_fmt_time(event.file_total)}"
             failed = f"  {event.failed} failed" if event.failed else ""
             line = (f"[{bar:<24}] {event.done}/{event.total}  {event.rate:.1f}/s  "
                     f"ETA {_fmt_time(event.eta)}{failed}  {current}")
@@ -250,6 +252,8 @@ def cmd_index(lib, args) -> int:
     for path, reason in report.errors:
         sys.stderr.write(f"warning: {path}: {reason}\n")
     parts = [f"{report.scanned} files scanned", f"{report.embedded} indexed"]
+    if report.moments:
+        parts.append(f"{report.moments} video moments")
     for label, value in (("new", report.new), ("changed", report.changed), ("moved", report.moved),
                          ("removed", report.removed), ("failed", report.failed)):
         if value:

@@ -158,6 +158,11 @@ class Library:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    @property
+    def moment_thumbnails(self) -> Path:
+        """Where a video moment's thumbnail lives: ``<this>/<media_id>/<milliseconds>.jpg``."""
+        return self.paths.thumbnails / "moments"
+
     # -- models ------------------------------------------------------------------------
     def clip(self) -> ClipModel:
         """The active model's encoders (sessions created lazily, kept warm)."""
@@ -268,7 +273,8 @@ class Library:
         sync = LibrarySync(self.db, on_progress=on_progress)
         report = sync.run(roots)
         pipeline = EmbeddingPipeline(self.db, clip, model_id, batch_size=batch_size, workers=workers,
-                                     on_progress=on_progress, cancel=cancel, pause=pause)
+                                     on_progress=on_progress, cancel=cancel, pause=pause,
+                                     thumbnails=self.moment_thumbnails)
         if not (cancel and cancel.is_set()):
             jobs = pipeline.pending_jobs()
             if on_progress:
@@ -300,8 +306,7 @@ class Library:
         if not text.strip():
             raise MediaseekError("empty query: describe what to find")
         clip, matrix = self._serving()
-        query = clip.text.encode(text)[0]
-        return self._rank(matrix, query, filters)
+        return self._rank(matrix, clip.text.encode(text), filters)
 
     def similar(self, file: str | os.PathLike, filters: SearchFilters = SearchFilters()) -> list[SearchResult]:
         from indexer.decode import DecodeError, read_image
@@ -311,21 +316,37 @@ class Library:
         if not os.path.exists(path):
             raise NotFoundError(f"file not found: {file}")
         clip, matrix = self._serving()
+        if _looks_like_video(path):
+            return self._rank(matrix, self._video_queries(clip, path), filters, exclude_path=path)
         try:
             image, meta = read_image(path, draft=draft_target(clip.preprocess))
         except DecodeError as exc:
             raise MediaseekError(f"cannot read {file}: {exc.reason}") from exc
         query = clip.image.encode(preprocess(image, clip.preprocess, meta.reduced)[None])[0]
-        return self._rank(matrix, query, filters, exclude_path=path)
+        return self._rank(matrix, query[None], filters, exclude_path=path)
 
-    def _rank(self, matrix: SearchMatrix, query: np.ndarray, filters: SearchFilters,
+    def _video_queries(self, clip: ClipModel, path: str) -> np.ndarray:
+        """One query vector per moment of a video (a video query matches any of its moments)."""
+        from indexer.preprocess import preprocess
+        from indexer.video import KeyframeSampler, VideoError
+
+        try:
+            pixels = [preprocess(m.image, clip.preprocess) for m in KeyframeSampler().moments(path)]
+        except VideoError as exc:
+            raise MediaseekError(f"cannot read {path}: {exc.reason}") from exc
+        if not pixels:
+            raise MediaseekError(f"cannot read {path}: no decodable frame")
+        return np.concatenate([clip.image.encode(np.stack(pixels[i:i + 16])) for i in range(0, len(pixels), 16)])
+
+    def _rank(self, matrix: SearchMatrix, queries: np.ndarray, filters: SearchFilters,
               exclude_path: str | None = None) -> list[SearchResult]:
+        """Rank media against ``queries`` [Q, D]; a row's score is its best over the queries."""
         limit = max(1, filters.limit)
         folder_ids = self._folder_media_ids(filters.folder) if filters.folder else None
         with matrix.lock:
-            return self._rank_locked(matrix, query, filters, limit, folder_ids, exclude_path)
+            return self._rank_locked(matrix, queries, filters, limit, folder_ids, exclude_path)
 
-    def _rank_locked(self, matrix: SearchMatrix, query: np.ndarray, filters: SearchFilters, limit: int,
+    def _rank_locked(self, matrix: SearchMatrix, queries: np.ndarray, filters: SearchFilters, limit: int,
                      folder_ids: np.ndarray | None, exclude_path: str | None) -> list[SearchResult]:
         mask = matrix.mask_for(
             media_ids=folder_ids,
@@ -336,17 +357,17 @@ class Library:
         # Several rows can belong to one media file (video moments): over-fetch, then group.
         k = limit * 4 + 8
         while True:
-            hits = matrix.search(query, k, mask=mask)
+            hits = _merged_search(matrix, queries, k, mask)
             grouped: dict[int, list[tuple[float, float | None]]] = {}
             order: list[int] = []
-            for media_id, score, ts in zip(hits.media_ids.tolist(), hits.scores.tolist(), hits.timestamps.tolist()):
+            for media_id, score, ts in zip(*hits):
                 if filters.min_score is not None and score < filters.min_score:
                     break
                 if media_id not in grouped:
                     grouped[media_id] = []
                     order.append(media_id)
                 grouped[media_id].append((score, None if ts != ts else ts))
-            enough = len(order) >= limit + 1 or len(hits.scores) < k
+            enough = len(order) >= limit + 1 or len(hits[0]) < k
             if enough or k >= len(matrix):
                 break
             k *= 4
@@ -421,6 +442,34 @@ class Library:
             indexed=statuses.get("indexed", 0), pending=statuses.get("pending", 0),
             failed=failed, embeddings=embeddings,
         )
+
+
+def _merged_search(matrix: SearchMatrix, queries: np.ndarray, k: int,
+                   mask: np.ndarray | None) -> tuple[list[int], list[float], list[float]]:
+    """Top-k rows over several queries: (media_ids, scores, timestamps), best first."""
+    if len(queries) == 1:
+        hits = matrix.search(queries[0], k, mask=mask)
+        return hits.media_ids.tolist(), hits.scores.tolist(), hits.timestamps.tolist()
+    best: dict[int, tuple[float, int, float]] = {}
+    for query in queries:
+        hits = matrix.search(query, k, mask=mask)
+        for row, media_id, score, ts in zip(hits.rows.tolist(), hits.media_ids.tolist(),
+                                            hits.scores.tolist(), hits.timestamps.tolist()):
+            if row not in best or score > best[row][0]:
+                best[row] = (score, media_id, ts)
+    ranked = sorted(best.values(), key=lambda item: -item[0])[:k]
+    return [m for _, m, _ in ranked], [s for s, _, _ in ranked], [t for _, _, t in ranked]
+
+
+def _looks_like_video(path: str) -> bool:
+    from indexer.decode import sniff_kind
+    from indexer.scanner import VIDEO_EXTENSIONS
+
+    try:
+        kind = sniff_kind(path)
+    except OSError:
+        kind = None
+    return kind == "video" or (kind is None and os.path.splitext(path)[1].lower() in VIDEO_EXTENSIONS)
 
 
 def _day_start(day: date) -> float:

@@ -48,10 +48,12 @@ def choose_providers(requested: Sequence[str] | None = None) -> list[str]:
 
 
 class OnnxEncoder:
-    def __init__(self, path: Path, providers: Sequence[str] | None = None, threads: int | None = None) -> None:
+    def __init__(self, path: Path, providers: Sequence[str] | None = None, threads: int | None = None,
+                 allow_spinning: bool = True) -> None:
         self.path = Path(path)
         self._providers = list(providers) if providers else None
         self._threads = threads
+        self._spinning = allow_spinning
         self._session = None
         self._lock = threading.Lock()
         self.input_name = ""
@@ -75,6 +77,10 @@ class OnnxEncoder:
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if self._threads:
             opts.intra_op_num_threads = self._threads
+        if not self._spinning:
+            # Idle ORT workers otherwise busy-wait between ops, burning the cycles that
+            # the decoder threads running beside them need.
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         providers = choose_providers(self._providers)
         # A GPU provider that is listed but cannot load (no driver / CUDA libs) would
         # print errors and fall back; keep the log quiet and report the final choice.
@@ -139,7 +145,8 @@ class ClipModel:
         self._providers = providers
         self._threads = threads
         self._tokenizer: ClipTokenizer | None = None
-        self.image = ImageEncoder(self.dir / "visual.onnx", providers=providers, threads=threads)
+        self.image = ImageEncoder(self.dir / "visual.onnx", providers=providers, threads=threads,
+                                  allow_spinning=os.environ.get("MEDIASEEK_ORT_SPIN", "0") == "1")
         self._text: TextEncoder | None = None
 
     @property

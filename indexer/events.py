@@ -12,6 +12,8 @@ class IndexProgress:
     failed: int = 0
     rate: float = 0.0  # items per second over the phase so far
     current: str | None = None
+    file_done: float = 0.0  # seconds processed inside the current video
+    file_total: float = 0.0  # that video's duration (0 for photos)
 
     @property
     def eta(self) -> float | None:
@@ -28,6 +30,7 @@ class IndexReport:
     moved: int = 0
     removed: int = 0
     embedded: int = 0
+    moments: int = 0  # video moments embedded
     failed: int = 0
     failed_unchanged: int = 0  # known-bad files left alone because they did not change
     cancelled: bool = False

@@ -11,8 +11,11 @@ from __future__ import annotations
 import collections
 import logging
 import os
+import queue as queue_mod
+import shutil
 import threading
 import time
+from pathlib import Path
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,6 +28,7 @@ from indexer.decode import DecodeError, ImageMeta, read_image
 from indexer.encoders import ClipModel
 from indexer.events import IndexProgress, IndexReport
 from indexer.preprocess import draft_target, preprocess
+from indexer.video import KeyframeSampler, SamplerConfig, VideoError, VideoInfo, save_thumbnail
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +64,12 @@ class EmbeddingPipeline:
         on_progress: Callable[[IndexProgress], None] | None = None,
         cancel: threading.Event | None = None,
         pause: threading.Event | None = None,
+        thumbnails: Path | None = None,
+        sampler: SamplerConfig | None = None,
     ) -> None:
         self.db = db
+        self.thumbnails = Path(thumbnails) if thumbnails else None
+        self.sampler = KeyframeSampler(sampler or SamplerConfig())
         self.model = model
         self.model_id = model_id
         self.batch_size = max(1, batch_size)
@@ -74,10 +82,9 @@ class EmbeddingPipeline:
 
     # -- work list -------------------------------------------------------------------
     def pending_jobs(self, root_ids: Sequence[int] | None = None) -> list[_Job]:
-        """Photos that are pending, or indexed but lacking a vector from this model."""
+        """Files that are pending, or indexed but lacking a vector from this model."""
         has_vector = exists().where(and_(Embedding.media_id == Media.id, Embedding.model_id == self.model_id))
         query = select(Media.id, Media.path, Media.kind).where(
-            Media.kind == "photo",
             (Media.status == "pending") | ((Media.status == "indexed") & ~has_vector),
         )
         if root_ids is not None:
@@ -87,12 +94,35 @@ class EmbeddingPipeline:
 
     # -- run ---------------------------------------------------------------------------
     def run(self, jobs: list[_Job], report: IndexReport | None = None) -> IndexReport:
+        """Photos first (parallel decode, batched inference), then videos one by one."""
         report = report or IndexReport()
+        started = time.perf_counter()
+        photos = [job for job in jobs if job.kind != "video"]
+        videos = [job for job in jobs if job.kind == "video"]
         total = len(jobs)
+        done = self._run_photos(photos, report, total)
+        for job in videos:
+            if self.cancel.is_set():
+                report.cancelled = True
+                break
+            self._wait_while_paused()
+            self._index_video(job, report, done, total, started)
+            done += 1
+            elapsed = time.perf_counter() - started
+            self.on_progress(IndexProgress("embed", done, total, failed=report.failed,
+                                           rate=done / elapsed if elapsed > 0 else 0.0, current=job.path))
+        report.elapsed += time.perf_counter() - started
+        return report
+
+    def _wait_while_paused(self) -> None:
+        while self.pause.is_set() and not self.cancel.is_set():
+            time.sleep(0.1)
+
+    def _run_photos(self, jobs: list[_Job], report: IndexReport, total: int) -> int:
         started = time.perf_counter()
         done = 0
-        if not total:
-            return report
+        if not jobs:
+            return 0
         window = self.batch_size * self.prefetch
         queue: collections.deque[Future[_Decoded]] = collections.deque()
         pending_iter = iter(jobs)
@@ -106,8 +136,7 @@ class EmbeddingPipeline:
 
             top_up()
             while queue:
-                while self.pause.is_set() and not self.cancel.is_set():
-                    time.sleep(0.1)  # decoders finish their look-ahead, then idle too
+                self._wait_while_paused()  # decoders finish their look-ahead, then idle too
                 if self.cancel.is_set():
                     report.cancelled = True
                     for future in queue:
@@ -124,8 +153,106 @@ class EmbeddingPipeline:
                     "embed", done, total, failed=report.failed,
                     rate=done / elapsed if elapsed > 0 else 0.0, current=batch[-1].job.path,
                 ))
-        report.elapsed += time.perf_counter() - started
-        return report
+        return done
+
+    # -- videos ------------------------------------------------------------------------
+    def _index_video(self, job: _Job, report: IndexReport, done: int, total: int, started: float) -> None:
+        """Embed a video's moments and commit them together with the file's status.
+
+        Decoding runs on a helper thread a few moments ahead of inference; vectors are
+        small, so a long video is committed in one transaction at its end (a killed run
+        redoes at most this one file).
+        """
+        try:
+            st = os.stat(job.path)
+        except FileNotFoundError:
+            self._drop_vanished(job, report)
+            return
+        except OSError as exc:
+            self._mark_failed(job, report, exc.strerror or str(exc))
+            return
+        info: dict[str, VideoInfo] = {}
+        thumbs = self.thumbnails / str(job.media_id) if self.thumbnails else None
+        if thumbs is not None:
+            shutil.rmtree(thumbs, ignore_errors=True)
+        vectors: list[np.ndarray] = []
+        stamps: list[float] = []
+        pending_pixels: list[np.ndarray] = []
+
+        def progress(seconds: float, duration: float) -> None:
+            elapsed = time.perf_counter() - started
+            self.on_progress(IndexProgress("embed", done, total, failed=report.failed,
+                                           rate=done / elapsed if elapsed > 0 else 0.0, current=job.path,
+                                           file_done=seconds, file_total=duration))
+
+        def flush() -> None:
+            if pending_pixels:
+                vectors.append(self.model.image.encode(np.stack(pending_pixels)))
+                pending_pixels.clear()
+
+        moments = self.sampler.moments(job.path, on_progress=progress, cancel=self.cancel,
+                                       on_info=lambda i: info.setdefault("info", i))
+        try:
+            for moment in _prefetch(moments, size=8):
+                if thumbs is not None:
+                    save_thumbnail(moment.image, thumbs / f"{int(round(moment.timestamp * 1000))}.jpg",
+                                   self.sampler.config.thumb_size)
+                pending_pixels.append(preprocess(moment.image, self.model.preprocess))
+                stamps.append(moment.timestamp)
+                if len(pending_pixels) >= self.batch_size:
+                    flush()
+            flush()
+        except FileNotFoundError:
+            self._drop_vanished(job, report)
+            return
+        except VideoError as exc:
+            self._mark_failed(job, report, exc.reason, st)
+            return
+        except OSError as exc:
+            self._mark_failed(job, report, exc.strerror or str(exc), st)
+            return
+        except Exception as exc:  # a decoder bug must not stop the run
+            log.exception("unexpected error reading video %s", job.path)
+            self._mark_failed(job, report, f"unexpected error: {type(exc).__name__}: {exc}", st)
+            return
+        if self.cancel.is_set():
+            report.cancelled = True
+            return
+        if not stamps:
+            self._mark_failed(job, report, "no decodable frame", st)
+            return
+        matrix = np.concatenate(vectors)
+        meta = info.get("info")
+        taken = _epoch(meta.taken_at) if meta else None
+        with self.db.session() as session:
+            session.execute(delete(Embedding).where(
+                Embedding.media_id == job.media_id, Embedding.model_id == self.model_id))
+            session.execute(insert(Embedding), [
+                {"media_id": job.media_id, "model_id": self.model_id, "timestamp": float(ts),
+                 "vector": matrix[i].astype("<f4").tobytes()}
+                for i, ts in enumerate(stamps)
+            ])
+            session.execute(update(Media).where(Media.id == job.media_id).values(
+                status="indexed", error=None, size=st.st_size, mtime_ns=st.st_mtime_ns,
+                width=meta.width if meta else None, height=meta.height if meta else None,
+                duration=meta.duration if meta else None, taken_at=taken,
+                date=taken if taken is not None else st.st_mtime_ns / 1e9, indexed_at=time.time(),
+            ))
+        report.embedded += 1
+        report.moments += len(stamps)
+
+    def _drop_vanished(self, job: _Job, report: IndexReport) -> None:
+        with self.db.session() as session:
+            session.execute(delete(Media).where(Media.id == job.media_id))
+        report.removed += 1
+
+    def _mark_failed(self, job: _Job, report: IndexReport, reason: str, st: os.stat_result | None = None) -> None:
+        values = {"status": "failed", "error": reason, "indexed_at": time.time()}
+        if st is not None:
+            values.update(size=st.st_size, mtime_ns=st.st_mtime_ns)
+        with self.db.session() as session:
+            session.execute(update(Media).where(Media.id == job.media_id).values(**values))
+        report.failed += 1
 
     def _decode(self, job: _Job) -> _Decoded:
         out = _Decoded(job)
@@ -186,6 +313,54 @@ class EmbeddingPipeline:
                     values.update(size=item.size, mtime_ns=item.mtime_ns)
                 session.execute(update(Media).where(Media.id == item.job.media_id).values(**values))
                 report.failed += 1
+
+
+def _prefetch(iterator, size: int):
+    """Run ``iterator`` on a helper thread, ``size`` items ahead of the consumer.
+
+    Exceptions are re-raised in the consumer; closing the consumer early stops the
+    producer at its next item.
+    """
+    items: queue_mod.Queue = queue_mod.Queue(maxsize=size)
+    stop = threading.Event()
+    end = object()
+
+    def produce() -> None:
+        try:
+            for item in iterator:
+                while not stop.is_set():
+                    try:
+                        items.put((item, None), timeout=0.1)
+                        break
+                    except queue_mod.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put((end, None))
+        except BaseException as exc:  # handed to the consumer
+            items.put((end, exc))
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None and stop.is_set():
+                close()
+
+    thread = threading.Thread(target=produce, name="video-decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = items.get()
+            if item is end:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                items.get_nowait()
+            except queue_mod.Empty:
+                thread.join(0.05)
 
 
 def _epoch(moment) -> float | None:

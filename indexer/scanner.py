@@ -19,6 +19,12 @@ PHOTO_EXTENSIONS = frozenset(
      ".heic", ".heif", ".avif"}
 )
 
+VIDEO_EXTENSIONS = frozenset(
+    {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".3gp", ".mts", ".m2ts"}
+)
+
+DEFAULT_EXTENSIONS = {**{ext: "photo" for ext in PHOTO_EXTENSIONS}, **{ext: "video" for ext in VIDEO_EXTENSIONS}}
+
 # Folders that hold thumbnails, trash or OS bookkeeping rather than the user's media.
 SKIPPED_DIR_NAMES = frozenset(
     {"@eaDir", "$RECYCLE.BIN", "System Volume Information", "__MACOSX", "lost+found",
@@ -55,7 +61,7 @@ class LibraryScanner:
         extensions: dict[str, str] | None = None,
         on_error: Callable[[str, str], None] | None = None,
     ) -> None:
-        self.extensions = extensions or {ext: "photo" for ext in PHOTO_EXTENSIONS}
+        self.extensions = extensions or DEFAULT_EXTENSIONS
         self.on_error = on_error or (lambda path, reason: None)
 
     def scan(self, roots: Iterable[str]) -> Iterator[ScannedFile]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select, update
 
 from db import Database, Embedding, Media
+from indexer.decode import sniff_kind
 from indexer.events import IndexProgress, IndexReport
 from indexer.scanner import LibraryScanner, ScannedFile, fingerprint
 
@@ -110,7 +111,7 @@ class LibrarySync:
                     session.execute(
                         update(Media).where(Media.id == media_id).values(
                             size=item.size, mtime_ns=item.mtime_ns, status="pending", error=None,
-                            fingerprint=_safe_fingerprint(item),
+                            fingerprint=_safe_fingerprint(item), kind=_content_kind(item),
                         )
                     )
 
@@ -133,7 +134,7 @@ class LibrarySync:
                         self.report.moved += 1
                         continue
                     session.add(Media(
-                        root_id=root_id, path=item.path, kind=item.kind, size=item.size,
+                        root_id=root_id, path=item.path, kind=_content_kind(item), size=item.size,
                         mtime_ns=item.mtime_ns, fingerprint=fp, status="pending",
                         date=item.mtime_ns / 1e9,
                     ))
@@ -145,6 +146,14 @@ class LibrarySync:
         for chunk in _chunks(ids, WRITE_CHUNK):
             with self.db.session() as session:
                 session.execute(delete(Media).where(Media.id.in_(chunk)))
+
+
+def _content_kind(item: ScannedFile) -> str:
+    """Trust the file's bytes over its name (a phone video saved as .jpg, a photo as .mov)."""
+    try:
+        return sniff_kind(item.path) or item.kind
+    except OSError:
+        return item.kind
 
 
 def _safe_fingerprint(item: ScannedFile) -> str | None:
