@@ -308,6 +308,7 @@ def cmd_status(lib, args) -> int:
         _out(json.dumps({
             "home": st.home,
             "active_model": st.active_model,
+            "serving_model": st.serving_model,
             "roots": [{"path": r.path, "files": r.files, "indexed": r.indexed, "failed": r.failed,
                        "pending": r.pending, "exists": r.exists} for r in st.roots],
             "photos": st.photos, "videos": st.videos, "indexed": st.indexed, "pending": st.pending,
@@ -317,6 +318,8 @@ def cmd_status(lib, args) -> int:
         return 0
     _out(f"library: {st.home}")
     _out(f"model: {st.active_model or 'none (see mediaseek models --help)'}")
+    if st.serving_model and st.serving_model != st.active_model:
+        _out(f"  searches use {st.serving_model} until '{PROG} index' has re-indexed with {st.active_model}")
     _out(f"files: {st.photos} photos, {st.videos} videos; {st.indexed} indexed, {st.pending} pending, "
          f"{len(st.failed)} failed")
     if st.roots:

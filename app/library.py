@@ -136,6 +136,7 @@ class Library:
         self._db: Database | None = None
         self._clip: ClipModel | None = None
         self._matrix: SearchMatrix | None = None
+        self._serving_cache: tuple[str, float, str] | None = None
         self._lock = threading.RLock()
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -164,9 +165,9 @@ class Library:
         return self.paths.thumbnails / "moments"
 
     # -- models ------------------------------------------------------------------------
-    def clip(self) -> ClipModel:
-        """The active model's encoders (sessions created lazily, kept warm)."""
-        name = self.models.active_name
+    def clip(self, name: str | None = None) -> ClipModel:
+        """A model's encoders, the active one by default (sessions created lazily, kept warm)."""
+        name = name or self.models.active_name
         if name is None:
             raise NoModelError()
         if self._clip is None or self._clip.name != name:
@@ -282,14 +283,38 @@ class Library:
             pipeline.run(jobs, report)
         else:
             report.cancelled = True
+        self._serving_cache = None
         if on_progress:
             on_progress(IndexProgress("done", report.embedded, report.embedded, failed=report.failed))
         return report
 
     # -- search ------------------------------------------------------------------------
+    def serving_model(self) -> str:
+        """The model whose vectors answer queries.
+
+        Normally the active one. Right after switching models the new one has few vectors
+        yet, so the model covering the most files keeps serving until the re-index catches up.
+        """
+        active = self.models.active_name
+        if active is None:
+            raise NoModelError()
+        cached = self._serving_cache
+        if cached and cached[0] == active and time.monotonic() - cached[1] < 30:
+            return cached[2]
+        with self.db.session() as session:
+            coverage = dict(session.execute(
+                select(ModelRecord.name, func.count(func.distinct(Embedding.media_id)))
+                .join(Embedding, Embedding.model_id == ModelRecord.id).group_by(ModelRecord.name)).all())
+        installed = set(self.models.names())
+        candidates = [name for name in coverage if name in installed]
+        best = max(candidates, key=lambda name: coverage[name], default=active)
+        name = active if coverage.get(active, 0) >= coverage.get(best, 0) else best
+        self._serving_cache = (active, time.monotonic(), name)
+        return name
+
     def _serving(self) -> tuple[ClipModel, SearchMatrix]:
-        """The active model's encoders and its search matrix, refreshed incrementally."""
-        clip = self.clip()
+        """The serving model's encoders and its search matrix, refreshed incrementally."""
+        clip = self.clip(self.serving_model())
         with self._lock:
             model_id = self._model_row(clip)
             if self._matrix is None or self._matrix.model_id != model_id:
@@ -437,7 +462,8 @@ class Library:
                     select(func.count()).select_from(Embedding).join(ModelRecord, Embedding.model_id == ModelRecord.id)
                     .where(ModelRecord.name == active)).scalar_one()
         return LibraryStatus(
-            home=str(self.paths.data), roots=roots, active_model=active, serving_model=active,
+            home=str(self.paths.data), roots=roots, active_model=active,
+            serving_model=self.serving_model() if active else None,
             photos=kinds.get("photo", 0), videos=kinds.get("video", 0),
             indexed=statuses.get("indexed", 0), pending=statuses.get("pending", 0),
             failed=failed, embeddings=embeddings,

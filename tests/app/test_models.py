@@ -97,3 +97,19 @@ def test_import_bad_checkpoint_via_cli_is_one_line(home, tmp_path, tiny_checkpoi
     errors = [line for line in result.stderr.splitlines() if line.startswith("mediaseek:")]
     assert errors == ["mediaseek: junk.pt is not a PyTorch checkpoint"] and "Traceback" not in result.stderr
     assert not (home / "models" / "junk").exists()
+
+
+def test_old_vectors_keep_serving_until_the_new_model_catches_up(library, tmp_path):
+    from tests.media import save_jpeg, scene
+
+    for i in range(3):
+        save_jpeg(tmp_path / "photos" / f"p{i}.jpg", scene("noise", seed=i))
+    library.index([tmp_path / "photos"])
+    library.models.import_onnx(immich_layout(library.models.dir_of("tiny"), tmp_path / "src"), name="second")
+    assert library.models.active_name == "second"
+    assert library.serving_model() == "tiny"
+    assert len(library.search("anything")) == 3  # answered from tiny's vectors meanwhile
+    report = library.index()
+    assert report.embedded == 3
+    assert library.serving_model() == "second"
+    assert library.status().serving_model == "second"
