@@ -14,7 +14,7 @@ if command -v apt-get >/dev/null 2>&1; then
   # and the .desktop validator used by the file-manager integration tests.
   $SUDO apt-get install -y -qq --no-install-recommends \
     libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0 \
-    mate-backgrounds desktop-file-utils >/dev/null
+    mate-backgrounds desktop-file-utils libglib2.0-bin >/dev/null
 fi
 
 PYTHON="${PYTHON:-python3}"

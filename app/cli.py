@@ -340,7 +340,10 @@ def cmd_gui(lib, args) -> int:
     from ui.main import run
 
     lib.close()  # the desktop app opens its own Library
-    return run(args.folder if args.command == "gui" else None)
+    folder = args.folder if args.command == "gui" else None
+    if folder and os.name == "nt" and folder.endswith('"'):
+        folder = folder[:-1] + "\\"  # Explorer's "%V" of a drive root arrives as C:" (C:\" unescaped)
+    return run(folder or None)
 
 
 def cmd_integrate(lib, args) -> int:
