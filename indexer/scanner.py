@@ -19,6 +19,8 @@ PHOTO_EXTENSIONS = frozenset(
      ".heic", ".heif", ".avif"}
 )
 
+# Kept in sync with indexer.video.VIDEO_EXTENSIONS by a test; not imported from there so
+# that a rescan never pays for importing PyAV.
 VIDEO_EXTENSIONS = frozenset(
     {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".3gp", ".mts", ".m2ts"}
 )

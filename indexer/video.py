@@ -19,16 +19,19 @@ A tripod shot of an empty room therefore gives one moment, a handheld shot about
 ``max_interval``, and a clip with cuts one per cut (never two within ``min_interval``).
 
 **Decoding.** Candidates are keyframes: only their packets are sent to the decoder (every other
-packet is read from the container and dropped, which costs almost nothing), and keyframes closer than
-``_candidate_step`` to the previous one are skipped too (all-intra video). Encoders put keyframes
-at scene cuts and phones every 1-2 s, so keyframes are where the moments are. When keyframes are
-sparser than ``max_interval`` the sampler notices the gap while reading: it keeps the packets since
-the last keyframe (bounded by ``_PENDING_LIMIT`` bytes), and when ``max_interval`` passes without a
-candidate it decodes them and every packet up to the next keyframe, taking a candidate every
-``_candidate_step`` seconds. No frame is kept after it has been looked at, so memory does not grow
-with the length of the video. We measured (bench/bench_video.py) that this beats FFmpeg's
-``skip_frame = "NONKEY"`` (same frames, but frame threading then stalls on the skipped packets) and
-OpenCV's ``CAP_PROP_POS_MSEC`` seeking (which decodes from the previous keyframe up to each target).
+packet is read from the container and dropped, which costs almost nothing), and keyframes closer
+than ``SamplerConfig.candidate_step`` to the previous one are skipped too (all-intra video). Phones
+write a keyframe every 1-2 s and most encoders add one at a cut, so a change is seen within one GOP.
+(A cut that falls inside a long GOP is seen at the next keyframe; a shot shorter than the GOP that
+has no keyframe of its own can be missed.) When keyframes are sparser than ``max_interval`` the
+sampler notices the gap while reading: it keeps the packets since the last keyframe (at most
+``_PENDING_LIMIT`` bytes), and when ``max_interval`` passes without a candidate it decodes them
+and every packet up to the next keyframe, taking a candidate every ``candidate_step`` seconds.
+No frame is kept after it has been looked at, so memory does not grow with the length of the
+video. bench/bench_video.py compares the options: this runs as fast as FFmpeg's
+``skip_frame = "NONKEY"`` (which decodes the same frames but cannot switch to decoding a whole GOP
+mid-stream) and an order of magnitude faster than decoding every frame or OpenCV's
+``CAP_PROP_POS_MSEC`` seeking (which decodes from the previous keyframe up to each target).
 
 **Orientation and shape.** Moments are upright (the display matrix FFmpeg attaches to each decoded
 frame is applied; mirroring is not) and anamorphic pixels are made square. ``VideoInfo.rotation`` is
@@ -55,6 +58,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 from PIL import Image
 
 __all__ = [
@@ -112,7 +116,7 @@ class SamplerConfig:
     thumb_size: int = 256  # long side of the UI thumbnail callers write with save_thumbnail
     analysis_size: int = 64  # frames are compared at this many pixels square (a multiple of 8)
     max_image_side: int = 1024  # Moment.image is reduced to fit this
-    threads: int = 0  # decoder threads; 0 lets FFmpeg choose from the CPU count
+    threads: int = 0  # decoder threads; 0: one per CPU, at most 4 (each holds frames in flight)
 
     def __post_init__(self) -> None:
         if not 0 <= self.min_interval <= self.max_interval or self.max_interval <= 0:
@@ -125,7 +129,7 @@ class SamplerConfig:
             raise ValueError("max_image_side and thumb_size must be >= 16, threads >= 0")
 
     @property
-    def _candidate_step(self) -> float:
+    def candidate_step(self) -> float:
         """Least time between two analysed frames: fine enough to place a cut within ±0.5 s."""
         return min(max(self.min_interval / 4, 0.1), 1.0)
 
@@ -181,9 +185,8 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
     Raises ``VideoError`` for anything that is not a decodable video, and ``OSError`` (as
     ``FileNotFoundError``, ``PermissionError``...) when the file cannot be read at all.
     """
-    with _Source(path) as source:
-        source.rewind()
-        return source.describe(_first_frame(source.stream, source.container))
+    with _Source(path, first_frame=True) as source:
+        return source.describe(source.first)
 
 
 class KeyframeSampler:
@@ -237,7 +240,7 @@ def save_thumbnail(image: Image.Image, path: str | os.PathLike[str], size: int =
 # ---------------------------------------------------------------------------------------------
 
 class _Progress:
-    """Calls back about a hundred times per file at most (and at least every video second)."""
+    """Calls back at most about a hundred times per file and at most once per second of video."""
 
     def __init__(self, callback: Callable[[float, float], None] | None, duration: float) -> None:
         self.callback = callback
@@ -274,13 +277,17 @@ class _Run:
         self.progress = progress
         self.cancel = cancel
         self.cancelled = False
-        self.step = config._candidate_step
+        self.step = config.candidate_step
         self.last_analysed = -math.inf
         self.last_moment_t = 0.0
         self.last_moment_sig: Signature | None = None
         self.last_time = 0.0  # latest packet timestamp seen, for frames without one
         self.frames = 0
         self.decode_errors = 0
+        # Kept for the whole file: a reformatter reuses its scaler while the sizes stay the same,
+        # and setting one up (filter taps for a 1080p -> 64 px area filter) costs more than using it.
+        self.analysis_scaler = VideoReformatter()
+        self.image_scaler = VideoReformatter()
 
     def moments(self) -> Iterator[Moment]:
         broke_off = yield from self._read(self.source.container, self.stream)
@@ -296,12 +303,17 @@ class _Run:
                         "no duration" if stated is None else f"{stated:.1f} s", self.decode_errors)
 
     def _read(self, container, stream) -> Iterator[Moment]:
-        """Feed the decoder the packets worth decoding; returns True when reading broke off."""
+        """Feed the decoder the packets worth decoding; returns True when reading broke off.
+
+        A keyframe on its own is decoded and drained at once: decoders given keyframes with gaps
+        between them do not always return pictures in order (HEVC after an open-GOP CRA can
+        hold the previous one back to the end of the file), and draining costs nothing measurable.
+        """
         max_interval = self.config.max_interval
         last_sent = -math.inf
         in_gap = False
-        pending: list[av.Packet] = []
-        pending_bytes = 0
+        gop: list[av.Packet] = []  # packets since the last keyframe, that keyframe included
+        gop_bytes = 0
         packets = container.demux(stream)
         while True:
             if self.cancel is not None and self.cancel.is_set():
@@ -326,27 +338,24 @@ class _Run:
                 self.progress.update(t)
             if packet.is_keyframe:
                 in_gap = False
-                pending.clear()
-                pending_bytes = 0
+                gop, gop_bytes = [packet], packet.size
                 if t is None or t >= last_sent + self.step:
-                    yield from self._decode(packet)
+                    yield from self._decode(packet, drain=True)
                     last_sent = t if t is not None else last_sent
-                    continue
             elif in_gap:
                 yield from self._decode(packet)
                 last_sent = t if t is not None else last_sent
-                continue
-            pending.append(packet)
-            pending_bytes += packet.size
-            if not packet.is_keyframe and ((t is not None and t >= last_sent + max_interval)
-                                           or pending_bytes > _PENDING_LIMIT):
-                # No candidate for max_interval and no keyframe in sight: decode this GOP.
-                in_gap = True
-                for held in pending:
-                    yield from self._decode(held)
-                pending.clear()
-                pending_bytes = 0
-                last_sent = t if t is not None else last_sent
+            else:
+                gop.append(packet)
+                gop_bytes += packet.size
+                if (t is not None and t >= last_sent + max_interval) or gop_bytes > _PENDING_LIMIT:
+                    # No candidate for max_interval and no keyframe in sight: decode this GOP
+                    # from its keyframe (again: draining reset the decoder) up to the next one.
+                    in_gap = True
+                    for held in gop:
+                        yield from self._decode(held)
+                    gop, gop_bytes = [], 0
+                    last_sent = t if t is not None else last_sent
         yield from self._decode(None)
         return False
 
@@ -354,17 +363,26 @@ class _Run:
         stamp = packet.pts if packet.pts is not None else packet.dts
         return None if stamp is None else max(0.0, float(stamp * self.time_base) - self.origin)
 
-    def _decode(self, packet: av.Packet | None) -> Iterator[Moment]:
+    def _decode(self, packet: av.Packet | None, drain: bool = False) -> Iterator[Moment]:
+        """Decode one packet (None: drain) and judge the pictures that come out.
+
+        ``drain`` empties the decoder after the packet and resets it for the next one.
+        """
+        frames: list[av.VideoFrame] = []
         try:
-            frames = self.stream.decode(packet)
+            frames += self.stream.decode(packet)
+            if drain:
+                frames += self.stream.decode(None)
         except av.EOFError:
-            return
+            pass
         except av.DecoderNotFoundError:
             raise VideoError(f"cannot decode video: {_codec_name(self.stream)}") from None
         except av.FFmpegError as exc:  # one bad packet; the decoder recovers at the next keyframe
             self.decode_errors += 1
             log.debug("%s: undecodable packet: %s", self.path, exc)
-            return
+        finally:
+            if drain:  # never leave it in the drained state, where it refuses every packet
+                self.stream.codec_context.flush_buffers()
         for frame in frames:
             self.frames += 1
             stamp = frame.pts if frame.pts is not None else frame.dts
@@ -380,7 +398,8 @@ class _Run:
 
     def _consider(self, t: float, frame: av.VideoFrame) -> Moment | None:
         size = self.config.analysis_size
-        sig = Signature.from_rgb(frame.reformat(size, size, "rgb24", interpolation="AREA").to_ndarray())
+        small = self.analysis_scaler.reformat(frame, size, size, "rgb24", interpolation="AREA")
+        sig = Signature.from_rgb(small.to_ndarray())
         if self.last_moment_sig is None:
             trigger = "first"
             if self.on_info is not None:
@@ -397,7 +416,7 @@ class _Run:
             else:
                 return None
         self.last_moment_t, self.last_moment_sig = t, sig
-        return Moment(t, _to_image(frame, self.sar, self.config.max_image_side), trigger)
+        return Moment(t, _to_image(frame, self.sar, self.config.max_image_side, self.image_scaler), trigger)
 
 
 class _Source:
@@ -408,12 +427,17 @@ class _Source:
     analysis decodes one).
     """
 
-    def __init__(self, path: str | os.PathLike[str], threads: int = 0) -> None:
+    def __init__(self, path: str | os.PathLike[str], threads: int = 0, first_frame: bool = False) -> None:
         self.path = os.fspath(path)
         self.threads = threads
         self.container = _open(self.path)
         try:
             self.stream = _video_stream(self.container, threads)
+            # Seeking back to the start is exact only with an index (mp4 sample table, Matroska
+            # cues, AVI idx1); MPEG-TS seeks by bisecting timestamps and can land a GOP late.
+            self.seekable = len(self.stream.index_entries) > 0
+            # Decoded before the duration is measured, which may read from the end of the file.
+            self.first = _first_frame(self.container, self.stream) if first_frame else None
             self.origin = _origin(self.container, self.stream)
             self.stated, self.duration, self.moved = _duration(
                 self.container, self.stream, self.origin, os.path.getsize(self.path))
@@ -435,16 +459,17 @@ class _Source:
         )
 
     def rewind(self) -> None:
-        """Back to the first packet if measuring the duration read ahead; reopens if seeking fails."""
+        """Back to the first packet if measuring the duration read ahead (seek, else reopen)."""
         if not self.moved:
             return
         self.moved = False
-        start = self.stream.start_time if self.stream.start_time is not None else 0
-        try:
-            self.container.seek(start, stream=self.stream, backward=True, any_frame=False)
-            return
-        except av.FFmpegError:
-            log.debug("%s: cannot seek to the start; reopening", self.path)
+        if self.seekable:
+            start = self.stream.start_time if self.stream.start_time is not None else 0
+            try:
+                self.container.seek(start, stream=self.stream, backward=True, any_frame=False)
+                return
+            except av.FFmpegError:
+                log.debug("%s: cannot seek to the start; reopening", self.path)
         self.container.close()
         self.container = _open(self.path)
         self.stream = _video_stream(self.container, self.threads)
@@ -502,7 +527,8 @@ def _video_stream(container, threads: int = 0):
     """The main picture stream: not cover art (an attached picture), the largest if several.
 
     Decoding uses frame threads as well as slice threads: phone encoders write one slice per
-    frame, so slice threading alone would leave the second core idle.
+    frame, so only frame threads put a second core to work when a whole GOP is decoded. (Lone
+    keyframes are decoded one at a time whatever the setting; see ``_Run._read``.)
     """
     candidates = [s for s in container.streams.video
                   if not (s.disposition & av.stream.Disposition.attached_pic)]
@@ -510,12 +536,17 @@ def _video_stream(container, threads: int = 0):
         if container.streams.audio:
             raise VideoError("no video stream (audio only)")
         raise VideoError("no video stream")
-    stream = max(candidates, key=lambda s: (s.codec_context.width or 0) * (s.codec_context.height or 0))
+    stream = max(candidates, key=_pixel_count)
     if stream.codec_context is None or stream.codec_context.codec is None:
         raise VideoError(f"cannot decode video: {_codec_name(stream)}")
     stream.thread_type = "AUTO"
-    stream.codec_context.thread_count = threads
+    stream.codec_context.thread_count = threads or min(4, os.cpu_count() or 1)
     return stream
+
+
+def _pixel_count(stream) -> int:
+    context = stream.codec_context
+    return (context.width or 0) * (context.height or 0) if context is not None else 0
 
 
 def _codec_name(stream) -> str:
@@ -525,7 +556,7 @@ def _codec_name(stream) -> str:
         return "unknown codec"
 
 
-def _first_frame(stream, container) -> av.VideoFrame:
+def _first_frame(container, stream) -> av.VideoFrame:
     """The first picture, decoded from the first keyframe alone.
 
     The decoder is drained right after the keyframe instead of being fed more packets until frame
@@ -588,7 +619,7 @@ def _duration(container, stream, origin: float, file_size: int) -> tuple[float |
             return stated, max(0.0, stated), False
         if cut is not None:
             return stated, max(0.0, cut - origin + frame_time), False
-    end = _end_by_reading(container, stream, stated)
+    end = _end_by_reading(container, stream, origin, stated)
     if end is None:
         return stated, max(0.0, stated or 0.0), True
     return stated, max(0.0, end - origin + frame_time), True
@@ -617,9 +648,12 @@ def _end_of_cut_index(stream, file_size: int) -> float | None:
     return float(entries[lo].timestamp * stream.time_base) if lo >= 0 else 0.0
 
 
-def _end_by_reading(container, stream, stated: float | None) -> float | None:
-    """Seek near the stated end and read packet timestamps to the end of the file."""
-    target = stated if stated and stated > 0 else 1e9
+def _end_by_reading(container, stream, origin: float, stated: float | None) -> float | None:
+    """Seek near the stated end and read packet timestamps to the end of the file.
+
+    Returns the last timestamp in stream seconds (not relative to the origin), or None.
+    """
+    target = origin + (stated if stated and stated > 0 else 1e9)
     try:
         container.seek(int(target / stream.time_base), stream=stream, backward=True, any_frame=False)
     except av.FFmpegError:
@@ -627,8 +661,8 @@ def _end_by_reading(container, stream, stated: float | None) -> float | None:
     end = None
     try:
         for count, packet in enumerate(container.demux(stream)):
-            if count >= _END_PACKETS:
-                return None if end is None or (stated and end < stated) else end
+            if count >= _END_PACKETS:  # a very long GOP: what we saw is only a lower bound
+                return end if end is not None and (stated is None or end - origin >= stated) else None
             stamp = packet.pts if packet.pts is not None else packet.dts
             if stamp is not None:
                 t = float(stamp * stream.time_base)
@@ -664,11 +698,12 @@ def _clockwise(frame: av.VideoFrame) -> int:
 _TRANSPOSE = {90: Image.Transpose.ROTATE_270, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_90}
 
 
-def _to_image(frame: av.VideoFrame, sar: Fraction | None, max_side: int) -> Image.Image:
+def _to_image(frame: av.VideoFrame, sar: Fraction | None, max_side: int,
+              scaler: VideoReformatter) -> Image.Image:
     width, height = _display_size(frame.width, frame.height, sar)
     scale = min(1.0, max_side / max(width, height))
     width, height = max(2, round(width * scale)), max(2, round(height * scale))
-    image = frame.reformat(width, height, "rgb24", interpolation="AREA").to_image()
+    image = scaler.reformat(frame, width, height, "rgb24", interpolation="AREA").to_image()
     turn = _clockwise(frame)
     return image.transpose(_TRANSPOSE[turn]) if turn else image
 

@@ -56,3 +56,19 @@ def test_fingerprint_depends_on_content_not_name(tmp_path):
     c = touch(tmp_path / "c.jpg", b"1" * 299_999 + b"2")
     assert fingerprint(str(a)) == fingerprint(str(b))
     assert fingerprint(str(a)) != fingerprint(str(c))
+
+
+def test_scanner_knows_every_extension_the_decoders_handle():
+    from indexer.decode import IMAGE_EXTENSIONS
+    from indexer.scanner import PHOTO_EXTENSIONS, VIDEO_EXTENSIONS
+    from indexer.video import VIDEO_EXTENSIONS as DECODABLE_VIDEO
+
+    assert VIDEO_EXTENSIONS == DECODABLE_VIDEO
+    assert set(IMAGE_EXTENSIONS) <= set(PHOTO_EXTENSIONS)
+
+
+def test_videos_are_listed_as_videos(tmp_path):
+    touch(tmp_path / "clip.MOV")
+    touch(tmp_path / "a.jpg")
+    kinds = {os.path.basename(f.path): f.kind for f in LibraryScanner().scan([str(tmp_path)])}
+    assert kinds == {"clip.MOV": "video", "a.jpg": "photo"}
