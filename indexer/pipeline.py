@@ -97,6 +97,9 @@ class EmbeddingPipeline:
         """Photos first (parallel decode, batched inference), then videos one by one."""
         report = report or IndexReport()
         started = time.perf_counter()
+        if jobs:
+            # Load the ONNX session while the first batches decode instead of before them.
+            threading.Thread(target=lambda: self.model.image.session, name="model-load", daemon=True).start()
         photos = [job for job in jobs if job.kind != "video"]
         videos = [job for job in jobs if job.kind == "video"]
         total = len(jobs)
