@@ -116,12 +116,15 @@ class ImageEncoder(OnnxEncoder):
 
 
 class TextEncoder(OnnxEncoder):
-    def __init__(self, path: Path, tokenizer: ClipTokenizer, **kwargs) -> None:
+    def __init__(self, path: Path, tokenizer: ClipTokenizer, trim: bool = False, **kwargs) -> None:
         super().__init__(path, **kwargs)
         self.tokenizer = tokenizer
+        self.trim = trim  # the graph takes any length: stop after the last end-of-text token
 
     def encode(self, texts: str | Sequence[str]) -> np.ndarray:
         tokens = self.tokenizer([texts] if isinstance(texts, str) else list(texts))
+        if self.trim and len(tokens):
+            tokens = tokens[:, : int(tokens.argmax(axis=1).max()) + 1]
         return self._run(tokens)
 
 
@@ -163,6 +166,7 @@ class ClipModel:
     def text(self) -> TextEncoder:
         if self._text is None:
             self._text = TextEncoder(self.dir / "textual.onnx", self.tokenizer,
+                                     trim=(self.manifest.textual_input or {}).get("trim") == "eot",
                                      providers=self._providers, threads=self._threads)
         return self._text
 

@@ -11,6 +11,8 @@ inputs -> write the tokenizer file and manifest -> move the directory into place
 
 from __future__ import annotations
 
+import contextlib
+
 import datetime as _dt
 import json
 import logging
@@ -500,6 +502,89 @@ class _TextTower(torch.nn.Module):
         return self.model.encode_text(text, normalize=False)
 
 
+class _TrimmedTextTower(torch.nn.Module):
+    """The text tower of a causal CLIP text transformer, for any sequence length up to the context.
+
+    With a causal mask the pooled (end-of-text) token never sees the padding after it, so
+    running only up to the longest end-of-text token gives the same embedding as the full
+    77 tokens — and a short query costs a fraction of the compute. Same steps as
+    ``open_clip.CLIP.encode_text``, with the positional embedding and mask cut to the input.
+    """
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, text: torch.Tensor) -> torch.Tensor:
+        from open_clip.transformer import text_global_pool
+
+        m = self.model
+        length = text.shape[1]
+        x = m.token_embedding(text)
+        x = x + m.positional_embedding[:length]
+        x = m.transformer(x, attn_mask=m.attn_mask[:length, :length])
+        x = m.ln_final(x)
+        x = text_global_pool(x, text, m.text_pool_type, eos_token_id=getattr(m, "text_eos_id", None))
+        if m.text_projection is not None:
+            x = m.text_projection(x) if isinstance(m.text_projection, torch.nn.Linear) else x @ m.text_projection
+        return x
+
+
+class _LengthAgnosticAttention(torch.nn.Module):
+    """Self-attention computed from an ``nn.MultiheadAttention``'s weights without baking the
+    sequence length into the graph (the stock module's traced reshapes fix it to the example's).
+    Used only while exporting a trimmable text tower; parity against the stock module is checked."""
+
+    def __init__(self, mha: torch.nn.MultiheadAttention) -> None:
+        super().__init__()
+        self.mha = mha
+
+    def forward(self, q, k=None, v=None, need_weights=False, attn_mask=None):
+        mha = self.mha
+        x = q if mha.batch_first else q.transpose(0, 1)
+        heads = mha.num_heads
+        head_dim = mha.embed_dim // heads
+        batch = x.shape[0]
+        qkv = torch.nn.functional.linear(x, mha.in_proj_weight, mha.in_proj_bias)
+        qkv = qkv.reshape(batch, -1, 3, heads, head_dim).permute(2, 0, 3, 1, 4)
+        scores = (qkv[0] * head_dim ** -0.5) @ qkv[1].transpose(-2, -1)
+        if attn_mask is not None:
+            scores = scores + attn_mask
+        out = (scores.softmax(dim=-1) @ qkv[2]).transpose(1, 2).reshape(batch, -1, mha.embed_dim)
+        out = mha.out_proj(out)
+        return (out if mha.batch_first else out.transpose(0, 1)), None
+
+
+@contextlib.contextmanager
+def _length_agnostic_attention(model: torch.nn.Module):
+    """Swap the text transformer's attention modules for ``_LengthAgnosticAttention`` meanwhile."""
+    swapped = []
+    for block in model.transformer.resblocks:
+        attn = getattr(block, "attn", None)
+        if isinstance(attn, torch.nn.MultiheadAttention) and attn._qkv_same_embed_dim:
+            block.attn = _LengthAgnosticAttention(attn)
+            swapped.append((block, attn))
+    try:
+        yield
+    finally:
+        for block, attn in swapped:
+            block.attn = attn
+
+
+def _can_trim_text(model: torch.nn.Module) -> bool:
+    """Causal CLIP text towers pooled at the end-of-text token (the highest id) can be trimmed."""
+    return (
+        isinstance(model, open_clip.CLIP)
+        and getattr(model, "attn_mask", None) is not None
+        and getattr(model, "text_pool_type", None) == "argmax"
+    )
+
+
+def trim_tokens(tokens: np.ndarray) -> np.ndarray:
+    """Cut a batch of token ids after the last end-of-text token (the highest id in each row)."""
+    return tokens[:, : int(tokens.argmax(axis=1).max()) + 1]
+
+
 def export_model(
     model: torch.nn.Module,
     *,
@@ -544,6 +629,8 @@ def export_model(
 
     image_tower = _ImageTower(model).eval()
     text_tower = _TextTower(model).eval()
+    trim = _can_trim_text(model)
+    exported_text_tower = _TrimmedTextTower(model).eval() if trim else text_tower
     # References come from the eval-mode model before export: the exporter restores the
     # wrappers' training flag afterwards, so taking them later risks train-mode BatchNorm.
     with torch.no_grad():
@@ -562,13 +649,21 @@ def export_model(
         _say(progress, "exporting image encoder")
         _export_tower(image_tower, images[:2], work / VISUAL_FILE, VISUAL_INPUT["name"])
         _say(progress, "exporting text encoder")
-        _export_tower(text_tower, texts[:2], work / TEXTUAL_FILE, TEXTUAL_INPUT["name"])
+        # a short example so the tracer cannot bake the full context length into the graph
+        with _length_agnostic_attention(model) if trim else contextlib.nullcontext():
+            _export_tower(exported_text_tower, trim_tokens(texts[:2].numpy()) if trim else texts[:2],
+                          work / TEXTUAL_FILE, TEXTUAL_INPUT["name"], dynamic_length=trim)
         image_tower.eval()
         text_tower.eval()
+        exported_text_tower.eval()
 
         _say(progress, "checking ONNX against PyTorch")
         image_onnx = _run_onnx(work / VISUAL_FILE, VISUAL_INPUT["name"], [images[s].numpy() for s in _BATCHES])
-        text_onnx = _run_onnx(work / TEXTUAL_FILE, TEXTUAL_INPUT["name"], [texts[s].numpy() for s in _TEXT_BATCHES])
+        # The reference ran on all 77 tokens; a trimmed graph gets the trimmed batch, as at runtime.
+        text_batches = [texts[s].numpy() for s in _TEXT_BATCHES]
+        if trim:
+            text_batches = [trim_tokens(batch) for batch in text_batches]
+        text_onnx = _run_onnx(work / TEXTUAL_FILE, TEXTUAL_INPUT["name"], text_batches)
         figures = _parity_figures(image_ref, image_onnx, text_ref, text_onnx, embed_dim)
         _check_parity(figures)
 
@@ -591,7 +686,7 @@ def export_model(
             parity=figures,
             created_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             visual_input=dict(VISUAL_INPUT),
-            textual_input=dict(TEXTUAL_INPUT),
+            textual_input={**TEXTUAL_INPUT, **({"trim": "eot"} if trim else {})},
         )
         manifest.save(work)
         _check_out_dir(out_dir)
@@ -621,12 +716,16 @@ def _has_reparameterizable_blocks(model: torch.nn.Module) -> bool:
     )
 
 
-def _export_tower(tower: torch.nn.Module, example: torch.Tensor, path: Path, input_name: str) -> None:
+def _export_tower(tower: torch.nn.Module, example: torch.Tensor | np.ndarray, path: Path, input_name: str,
+                  dynamic_length: bool = False) -> None:
     """Trace one tower to ONNX with a dynamic batch axis.
 
     Not under torch.no_grad(): with gradients off nn.MultiheadAttention takes a fused fast path the
     exporter cannot express. The example has batch 2 so the tracer cannot specialise on a batch of 1.
     """
+    if isinstance(example, np.ndarray):
+        example = torch.from_numpy(np.ascontiguousarray(example))
+    axes = {0: "batch", 1: "tokens"} if dynamic_length else {0: "batch"}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -638,7 +737,7 @@ def _export_tower(tower: torch.nn.Module, example: torch.Tensor, path: Path, inp
                 opset_version=ONNX_OPSET,
                 input_names=[input_name],
                 output_names=[OUTPUT_NAME],
-                dynamic_axes={input_name: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+                dynamic_axes={input_name: axes, OUTPUT_NAME: {0: "batch"}},
                 do_constant_folding=True,
             )
     except Exception as exc:

@@ -25,7 +25,7 @@ from sqlalchemy import and_, delete, exists, insert, select, update
 
 from db import Database, Embedding, Media
 from indexer.decode import DecodeError, ImageMeta, read_image
-from indexer.encoders import ClipModel
+from indexer.encoders import ClipModel, ModelLoadError
 from indexer.events import IndexProgress, IndexReport
 from indexer.preprocess import draft_target, preprocess
 from indexer.video import KeyframeSampler, SamplerConfig, VideoError, VideoInfo, save_thumbnail
@@ -99,7 +99,7 @@ class EmbeddingPipeline:
         started = time.perf_counter()
         if jobs:
             # Load the ONNX session while the first batches decode instead of before them.
-            threading.Thread(target=lambda: self.model.image.session, name="model-load", daemon=True).start()
+            threading.Thread(target=self._preload_model, name="model-load", daemon=True).start()
         photos = [job for job in jobs if job.kind != "video"]
         videos = [job for job in jobs if job.kind == "video"]
         total = len(jobs)
@@ -116,6 +116,12 @@ class EmbeddingPipeline:
                                            rate=done / elapsed if elapsed > 0 else 0.0, current=job.path))
         report.elapsed += time.perf_counter() - started
         return report
+
+    def _preload_model(self) -> None:
+        try:
+            self.model.image.session
+        except ModelLoadError:
+            pass  # raised again, to the caller, by the first encode
 
     def _wait_while_paused(self) -> None:
         while self.pause.is_set() and not self.cancel.is_set():

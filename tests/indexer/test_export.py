@@ -85,7 +85,8 @@ def test_tiny_export_writes_model_directory(tiny_export: tuple[Path, ModelManife
         "clean": "lower",
     }
     assert loaded.visual_input == {"name": "image", "dtype": "float32"}
-    assert loaded.textual_input == {"name": "text", "dtype": "int64"}
+    # causal CLIP text tower: the graph accepts any length and runtime stops at end-of-text
+    assert loaded.textual_input == {"name": "text", "dtype": "int64", "trim": "eot"}
     assert set(loaded.files) == {"visual.onnx", "textual.onnx", "bpe_simple_vocab_16e6.txt.gz"}
     assert verify_files(out, loaded) == []
     assert json.loads((out / "manifest.json").read_text())["format"] == MANIFEST_FORMAT
@@ -447,6 +448,8 @@ def test_real_architecture_exports_with_parity(arch: str, tmp_path: Path) -> Non
     assert manifest.preprocess["mean"] == pytest.approx(mean)
     assert manifest.preprocess["interpolation"] == interpolation
     assert verify_files(tmp_path / "out", manifest) == []
+    # MobileCLIP's text tower attends both ways (padding included): it must keep all 77 tokens
+    assert ("trim" in manifest.textual_input) == (not arch.startswith("MobileCLIP"))
 
 
 def _conv_count(path: Path) -> int:
@@ -498,3 +501,19 @@ def test_install_uses_cached_weights_offline(tmp_path: Path, monkeypatch: pytest
     assert manifest.preprocess["mean"] == [0.0, 0.0, 0.0]
     assert manifest.preprocess["std"] == [1.0, 1.0, 1.0]
     assert manifest.parity["visual_min_cosine"] >= export.PARITY_MIN_COSINE
+
+
+def test_trimmed_text_graph_equals_the_full_context(tiny_export: tuple[Path, ModelManifest]) -> None:
+    """Running only up to the last end-of-text token gives the 77-token embedding (causal mask)."""
+    import onnxruntime as ort
+
+    from indexer.tokenizer import ClipTokenizer, default_bpe_path
+
+    out, _ = tiny_export
+    session = ort.InferenceSession(str(out / "textual.onnx"), providers=["CPUExecutionProvider"])
+    tokens = ClipTokenizer.from_bpe_file(default_bpe_path())(["a dog", "a much longer sentence about a red car", ""])
+    full = session.run(None, {"text": tokens})[0]
+    cut = int(tokens.argmax(axis=1).max()) + 1
+    assert cut < 20
+    trimmed = session.run(None, {"text": tokens[:, :cut]})[0]
+    np.testing.assert_allclose(trimmed, full, atol=1e-4)
