@@ -154,6 +154,24 @@ def test_search_without_model_explains_what_to_do(tmp_path):
     assert "no model installed" in result.stderr and "models import" in result.stderr
 
 
+def committed_embeddings(db_path: Path) -> int:
+    """Rows another process has committed, read without disturbing it (0 if not readable yet)."""
+    try:
+        with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5) as conn:
+            return conn.execute("select count(*) from embeddings").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
+def wait_for_embeddings(db_path: Path, at_least: int, timeout: float = 120) -> int:
+    deadline = time.time() + timeout
+    count = 0
+    while time.time() < deadline and count < at_least:
+        time.sleep(0.2)
+        count = committed_embeddings(db_path)
+    return count
+
+
 def test_killed_indexer_resumes_without_reembedding_or_corruption(home, tmp_path):
     folder = tmp_path / "many"
     for i in range(48):
@@ -162,16 +180,7 @@ def test_killed_indexer_resumes_without_reembedding_or_corruption(home, tmp_path
     proc = subprocess.Popen([*mediaseek_command(), "index", str(folder), "--batch-size", "2", "--workers", "1"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     db_path = home / "library.db"
-    deadline = time.time() + 120
-    committed = 0
-    while time.time() < deadline and committed < 6:
-        time.sleep(0.2)
-        if db_path.exists():
-            try:
-                with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5) as conn:
-                    committed = conn.execute("select count(*) from embeddings").fetchone()[0]
-            except sqlite3.OperationalError:
-                pass
+    committed = wait_for_embeddings(db_path, 6)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert 6 <= committed < 48, "the run should have been killed part-way"
@@ -193,20 +202,11 @@ def test_ctrl_c_stops_cleanly_and_next_run_continues(home, tmp_path):
     proc = subprocess.Popen([*mediaseek_command(), "index", str(folder), "--batch-size", "2", "--workers", "1"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     db_path = home / "library.db"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        time.sleep(0.2)
-        try:
-            with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5) as conn:
-                if conn.execute("select count(*) from embeddings").fetchone()[0] >= 2:
-                    break
-        except sqlite3.OperationalError:
-            pass
+    wait_for_embeddings(db_path, 2)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "stopped early" in out and "Traceback" not in err
-    with sqlite3.connect(db_path) as conn:
-        done = conn.execute("select count(*) from embeddings").fetchone()[0]
+    done = committed_embeddings(db_path)
     assert done < 40
     assert f"{40 - done} indexed" in run_cli(home, "index", check=True).stdout
