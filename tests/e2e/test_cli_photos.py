@@ -210,3 +210,21 @@ def test_ctrl_c_stops_cleanly_and_next_run_continues(home, tmp_path):
     done = committed_embeddings(db_path)
     assert done < 40
     assert f"{40 - done} indexed" in run_cli(home, "index", check=True).stdout
+
+
+def test_search_and_status_work_while_another_process_indexes(home, tmp_path):
+    folder = tmp_path / "many"
+    for i in range(30):
+        save_jpeg(folder / f"p{i:03d}.jpg", scene(SCENES[i % len(SCENES)], size=(1600, 1200), seed=i))
+    env = {**os.environ, "MEDIASEEK_HOME": str(home), "MEDIASEEK_PROVIDERS": "CPUExecutionProvider"}
+    proc = subprocess.Popen([*mediaseek_command(), "index", str(folder), "--batch-size", "2", "--workers", "1"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_embeddings(home / "library.db", 2)
+        found = json.loads(run_cli(home, "search", "anything", "--limit", "50", "--json", check=True).stdout)
+        assert 2 <= len(found) <= 30
+        run_cli(home, "status", check=True)
+    finally:
+        out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert len(json.loads(run_cli(home, "search", "x", "--limit", "50", "--json", check=True).stdout)) == 30
