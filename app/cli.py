@@ -339,7 +339,6 @@ def cmd_status(lib, args) -> int:
 def cmd_gui(lib, args) -> int:
     from ui.main import run
 
-    lib.close()  # the desktop app opens its own Library
     folder = args.folder if args.command == "gui" else None
     if folder and os.name == "nt" and folder.endswith('"'):
         folder = folder[:-1] + "\\"  # Explorer's "%V" of a drive root arrives as C:" (C:\" unescaped)
@@ -384,6 +383,14 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"{exc}\n")
         return 2
     command = args.command or "gui"
+    if command == "gui":
+        # Straight to the window: a second launch hands its folder to the running app
+        # without paying for the engine's imports.
+        try:
+            return cmd_gui(None, args)
+        except ImportError as exc:
+            sys.stderr.write(f"{PROG}: the desktop app cannot start: {exc}\n")
+            return 1
     from app.errors import MediaseekError
     from app.library import Library
     from app.logs import setup_logging

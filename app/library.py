@@ -170,12 +170,13 @@ class Library:
         name = name or self.models.active_name
         if name is None:
             raise NoModelError()
-        if self._clip is None or self._clip.name != name:
-            try:
-                self._clip = ClipModel(self.models.dir_of(name), providers=self._providers)
-            except ModelLoadError as exc:
-                raise MediaseekError(f"model {name!r} is unusable ({exc}); reinstall it or choose another") from exc
-        return self._clip
+        with self._lock:  # warm-up and a first search may arrive together
+            if self._clip is None or self._clip.name != name:
+                try:
+                    self._clip = ClipModel(self.models.dir_of(name), providers=self._providers)
+                except ModelLoadError as exc:
+                    raise MediaseekError(f"model {name!r} is unusable ({exc}); reinstall it or choose another") from exc
+            return self._clip
 
     def _model_row(self, clip: ClipModel) -> int:
         with self.db.session() as session:
@@ -396,7 +397,7 @@ class Library:
             if enough or k >= len(matrix):
                 break
             k *= 4
-        info = self._media_info(order)
+        info = self._media_info(order[: limit + 1])  # one spare for an excluded query file
         results = []
         for media_id in order:
             row = info.get(media_id)

@@ -67,7 +67,9 @@ def send_to_running(paths: AppPaths, folder: str | None, timeout_ms: int = 2000)
     socket.flush()
     socket.waitForBytesWritten(timeout_ms)
     reply = b""
-    while _ACK not in reply and socket.waitForReadyRead(timeout_ms):
+    deadline_ok = True
+    while _ACK not in reply and deadline_ok:
+        deadline_ok = socket.waitForReadyRead(timeout_ms)
         reply += bytes(socket.readAll())
     if _ACK not in reply:
         # Connected, so a window is there; it is busy and will read the message when it can.

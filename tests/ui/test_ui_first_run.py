@@ -1,0 +1,62 @@
+"""First run: no model (import one through the real CLI in a child process), then no folders."""
+from __future__ import annotations
+
+from PySide6.QtWidgets import QFileDialog
+
+from tests.ui.conftest import PHOTOS, make_photos, wait_idle
+
+
+def test_first_run_imports_a_model_adds_a_folder_and_searches(qtbot, make_window, bare_paths, tiny_checkpoint,
+                                                               tmp_path, monkeypatch):
+    config, checkpoint = tiny_checkpoint
+    window = make_window(on=bare_paths)
+    qtbot.waitUntil(lambda: window.model_dialog is not None and window.model_dialog.isVisible(), timeout=5000)
+    assert window.current_page() == "no-model"
+    dialog = window.model_dialog
+    dialog.arch.setCurrentText(str(config))
+    dialog.checkpoint.setText(str(checkpoint))
+    dialog.start_button.click()
+    assert dialog.process is not None and dialog.progress.isVisible() and not dialog.start_button.isEnabled()
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=240_000)
+    assert dialog.result() == dialog.DialogCode.Accepted, dialog.last_error
+    assert window.library.models.active_name == "mediaseek-tiny"
+    qtbot.waitUntil(lambda: window.current_page() == "welcome", timeout=10_000)
+
+    photos = make_photos(tmp_path / "my photos")
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(photos))
+    window.welcome_page.button.click()  # "Add Folder…" with the folder picker answered
+    qtbot.waitUntil(lambda: window.snapshot is not None and len(window.snapshot.roots) == 1, timeout=20_000)
+    wait_idle(qtbot, window, timeout=60_000)
+    assert window.indexing.last_report is not None and window.indexing.last_report.embedded == len(PHOTOS)
+    assert window.current_page() == "hint"
+    assert "5 photos" in window.hint_page.text.text()
+    window.search.submit("a checkerboard")
+    qtbot.waitUntil(lambda: window.model.rowCount() == len(PHOTOS), timeout=10_000)
+    assert window.current_page() == "results"
+
+
+def test_model_dialog_explains_missing_input_and_offline_download(qtbot, make_window, bare_paths, monkeypatch):
+    window = make_window(on=bare_paths)
+    qtbot.waitUntil(lambda: window.model_dialog is not None and window.model_dialog.isVisible(), timeout=5000)
+    dialog = window.model_dialog
+    dialog.start_button.click()  # no checkpoint chosen
+    assert dialog.process is None and "checkpoint" in dialog.last_error
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    dialog.choice_download.setChecked(True)
+    assert dialog.start_button.text() == "Download"
+    dialog.spec.setCurrentText("ViT-B-32:laion2b_s34b_b79k")
+    dialog.start_button.click()
+    qtbot.waitUntil(lambda: dialog.process is None, timeout=120_000)
+    assert dialog.isVisible()
+    assert "no network" in dialog.last_error and "offline" in dialog.last_error
+    assert "Traceback" not in dialog.status.text()
+    assert window.library.models.active_name is None
+    dialog.reject()
+    assert window.current_page() == "no-model"  # still says what to do
+
+
+def test_existing_library_without_folders_shows_the_welcome_page(qtbot, make_window):
+    window = make_window()
+    qtbot.waitUntil(lambda: window.current_page() == "welcome", timeout=10_000)
+    assert window.model_dialog is None

@@ -1,0 +1,117 @@
+"""Searching in the window: typing, Enter, filters, sort, cut-off, scores, paging, stale results."""
+from __future__ import annotations
+
+from datetime import date
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from tests.ui.conftest import PHOTOS, wait_idle
+
+
+def names(window) -> list[str]:
+    return [r.path.rsplit("/", 1)[-1] for r in window.model.results]
+
+
+def type_query(qtbot, window, text: str) -> None:
+    window.search_field.setFocus()
+    QTest.keyClicks(window.search_field, text)
+
+
+def test_typing_searches_after_a_pause_and_shows_the_grid(qtbot, make_window, indexed, library):
+    window = make_window()
+    wait_idle(qtbot, window)
+    assert window.current_page() == "hint"
+    type_query(qtbot, window, "a red square")
+    assert window.model.rowCount() == 0  # debounced: nothing yet while typing
+    qtbot.waitUntil(lambda: window.model.rowCount() == len(PHOTOS), timeout=10_000)
+    assert window.current_page() == "results"
+    expected = [r.path for r in library.search("a red square")]
+    assert [r.path for r in window.model.results] == expected[: len(PHOTOS)]
+    assert f"{len(PHOTOS)} results" in window.summary.text()
+
+
+def test_enter_searches_at_once_and_escape_clears(qtbot, make_window, indexed):
+    window = make_window(sync=True)
+    window.search_field.setFocus()
+    window.search_field.setText("stripes")
+    QTest.keyClick(window.search_field, Qt.Key.Key_Return)
+    assert window.model.rowCount() == len(PHOTOS)  # no debounce wait with Enter
+    QTest.keyClick(window.search_field, Qt.Key.Key_Escape)
+    assert window.search_field.text() == "" and window.model.rowCount() == 0
+    assert window.current_page() == "hint"
+
+
+def test_filters_type_dates_and_cutoff(qtbot, make_window, indexed):
+    window = make_window(sync=True)
+    window.search.submit("photo")
+    assert window.model.rowCount() == 5
+    window.filter_bar.set_dates(date(2021, 1, 1), date(2021, 12, 31))
+    assert sorted(names(window)) == ["blue.jpg", "red.jpg"]
+    window.filter_bar.set_kind("video")
+    assert window.model.rowCount() == 0 and window.current_page() == "no-results"
+    assert "only videos" in window.empty_page.text.text()
+    window.empty_page.button.click()  # "Clear Filters"
+    assert window.model.rowCount() == 5
+    best = window.model.results[0].score
+    window.search.set_min_score(best - 1e-6)
+    assert window.model.rowCount() == 1
+    window.filter_bar.set_cutoff(50)
+    qtbot.waitUntil(lambda: window.search.state.min_score == 0.5, timeout=5000)
+    assert window.filter_bar.cutoff_value.text() == "≥ 0.50"
+
+
+def test_sort_by_date_and_score_badges(qtbot, make_window, indexed):
+    window = make_window(sync=True)
+    window.search.submit("anything")
+    window.filter_bar.set_sort("newest")
+    assert names(window) == ["stripes.jpg", "blue.jpg", "red.jpg", "gradient.jpg", "checker.jpg"]
+    window.filter_bar.set_sort("oldest")
+    assert names(window)[0] == "checker.jpg"
+    window.filter_bar.set_sort("relevance")
+    scores = [r.score for r in window.model.results]
+    assert scores == sorted(scores, reverse=True)
+    assert not window.view.delegate.show_scores
+    window.filter_bar.scores.setChecked(True)
+    assert window.view.delegate.show_scores and window.scores_action.isChecked()
+
+
+def test_more_results_are_appended_when_the_view_reaches_the_end(qtbot, make_window, indexed):
+    window = make_window(sync=True)
+    window.search.page_size = 2
+    window.search.submit("anything")
+    assert window.model.rowCount() == 2 and window.model.canFetchMore()
+    first_two = list(window.model.results)
+    with qtbot.waitSignal(window.model.rowsInserted, timeout=5000):
+        window.model.fetchMore()
+    assert window.model.rowCount() == 5 and window.model.results[:2] == first_two
+    assert not window.model.canFetchMore()
+
+
+def test_a_late_result_for_an_old_query_is_dropped(qtbot, make_window, indexed):
+    window = make_window()
+    wait_idle(qtbot, window)
+    window.search.submit("first query")
+    stale_generation = window.search.generation
+    window.search.submit("second query")
+    qtbot.waitUntil(lambda: window.model.rowCount() == 5, timeout=10_000)
+    wait_idle(qtbot, window)
+    received = []
+    window.search.results_ready.connect(lambda results, more: received.append(results))
+    window.search._done(stale_generation, [], None)  # what a slow old search would deliver
+    assert received == [] and window.model.rowCount() == 5 and window.search.state.text == "second query"
+
+
+def test_thumbnails_are_generated_lazily_for_visible_rows(qtbot, make_window, indexed):
+    window = make_window()
+    wait_idle(qtbot, window)
+    window.search.submit("anything")
+    qtbot.waitUntil(lambda: window.model.rowCount() == 5, timeout=10_000)
+    window.view.viewport().repaint()
+    qtbot.waitUntil(lambda: window.loader.generated >= 1, timeout=10_000)
+    key = window.model.thumb_key(window.model.results[0])
+    qtbot.waitUntil(lambda: window.loader.pixmap(key) is not None, timeout=10_000)
+    assert window.loader.pixmap(key).width() <= key.px
+    assert key.px == window.view.thumb_pixels()
+    cached = list((window.library.paths.thumbnails / "files").rglob("*.jpg"))
+    assert cached  # on disk, under the app's cache, for the next start

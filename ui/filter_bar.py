@@ -1,0 +1,162 @@
+"""The row of filters under the search field: type, date range, sort order, scores, cut-off."""
+from __future__ import annotations
+
+from datetime import date
+
+from PySide6.QtCore import QDate, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QSlider,
+    QToolButton,
+    QWidget,
+    QWidgetAction,
+)
+
+from ui.settings import SORTS
+
+_NO_DATE = QDate(1900, 1, 1)
+CUTOFF_MAX = 50  # hundredths: the slider goes up to a score of 0.50
+
+
+class FilterBar(QWidget):
+    filters_changed = Signal(object, object, object)  # kind, after, before
+    sort_changed = Signal(str)
+    scores_toggled = Signal(bool)
+    cutoff_changed = Signal(object)  # float | None
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+
+        self.kind = QComboBox()
+        self.kind.addItem("All media", None)
+        self.kind.addItem("Photos", "photo")
+        self.kind.addItem("Videos", "video")
+        self.kind.setToolTip("Show photos, videos or both")
+        self.kind.currentIndexChanged.connect(self._emit_filters)
+        layout.addWidget(self.kind)
+
+        self.after = self._date_edit("Only media taken on or after this day")
+        self.before = self._date_edit("Only media taken on or before this day")
+        self.dates = QToolButton()
+        self.dates.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.dates.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.dates.setToolTip("Only media taken in this date range")
+        menu = QMenu(self.dates)
+        panel = QWidget()
+        form = QFormLayout(panel)
+        form.setContentsMargins(10, 8, 10, 8)
+        form.addRow("From", self.after)
+        form.addRow("To", self.before)
+        clear = QPushButton("Any Date")
+        clear.clicked.connect(lambda: (self.set_dates(None, None), menu.close()))
+        form.addRow(clear)
+        holder = QWidgetAction(menu)
+        holder.setDefaultWidget(panel)
+        menu.addAction(holder)
+        self.dates.setMenu(menu)
+        layout.addWidget(self.dates)
+        layout.addStretch(1)
+
+        self.sort = QComboBox()
+        self.sort.setToolTip("Order of the results")
+        for key, label in zip(SORTS, ("Best match", "Newest first", "Oldest first")):
+            self.sort.addItem(label, key)
+        self.sort.currentIndexChanged.connect(lambda _i: self.sort_changed.emit(self.sort.currentData()))
+        layout.addWidget(self.sort)
+        layout.addSpacing(8)
+
+        self.scores = QCheckBox("Scores")
+        self.scores.setToolTip("Show how well each result matches")
+        self.scores.toggled.connect(self.scores_toggled)
+        layout.addWidget(self.scores)
+        layout.addSpacing(8)
+
+        cut_label = QLabel("Hide weak")
+        cut_label.setToolTip("Hide results that match less than this score")
+        layout.addWidget(cut_label)
+        self.cutoff = QSlider(Qt.Orientation.Horizontal)
+        self.cutoff.setRange(0, CUTOFF_MAX)
+        self.cutoff.setMinimumWidth(70)
+        self.cutoff.setMaximumWidth(120)
+        self.cutoff.setToolTip(cut_label.toolTip())
+        self.cutoff_value = QLabel()
+        self.cutoff_value.setMinimumWidth(self.cutoff_value.fontMetrics().horizontalAdvance("≥ 0.00") + 4)
+        layout.addWidget(self.cutoff)
+        layout.addWidget(self.cutoff_value)
+        self._cutoff_timer = QTimer(self)
+        self._cutoff_timer.setSingleShot(True)
+        self._cutoff_timer.setInterval(150)
+        self._cutoff_timer.timeout.connect(lambda: self.cutoff_changed.emit(self.min_score()))
+        self.cutoff.valueChanged.connect(self._cutoff_moved)
+        self._cutoff_moved(0)
+        self.dates.setText("Any date")
+
+    def _date_edit(self, tip: str) -> QDateEdit:
+        edit = QDateEdit()
+        edit.setCalendarPopup(True)
+        edit.setMinimumDate(_NO_DATE)
+        edit.setSpecialValueText("Any")
+        edit.setDate(_NO_DATE)
+        edit.setDisplayFormat("yyyy-MM-dd")
+        edit.setToolTip(tip)
+        edit.dateChanged.connect(self._emit_filters)
+        return edit
+
+    # -- values ----------------------------------------------------------------------------
+    def kind_value(self) -> str | None:
+        return self.kind.currentData()
+
+    @staticmethod
+    def _date_value(edit: QDateEdit) -> date | None:
+        value = edit.date()
+        return None if value == _NO_DATE else date(value.year(), value.month(), value.day())
+
+    def after_value(self) -> date | None:
+        return self._date_value(self.after)
+
+    def before_value(self) -> date | None:
+        return self._date_value(self.before)
+
+    def min_score(self) -> float | None:
+        value = self.cutoff.value()
+        return value / 100 if value else None
+
+    def set_kind(self, kind: str | None) -> None:
+        self.kind.setCurrentIndex(max(0, self.kind.findData(kind)))
+
+    def set_dates(self, after: date | None, before: date | None) -> None:
+        self.after.setDate(QDate(after.year, after.month, after.day) if after else _NO_DATE)
+        self.before.setDate(QDate(before.year, before.month, before.day) if before else _NO_DATE)
+
+    def set_sort(self, sort: str) -> None:
+        self.sort.setCurrentIndex(max(0, self.sort.findData(sort)))
+
+    def set_cutoff(self, hundredths: int) -> None:
+        self.cutoff.setValue(hundredths)
+
+    def _emit_filters(self, *_args) -> None:
+        after, before = self.after_value(), self.before_value()
+        if after and before:
+            label = f"{after:%Y-%m-%d} – {before:%Y-%m-%d}"
+        elif after:
+            label = f"Since {after:%Y-%m-%d}"
+        elif before:
+            label = f"Until {before:%Y-%m-%d}"
+        else:
+            label = "Any date"
+        self.dates.setText(label)
+        self.filters_changed.emit(self.kind_value(), self.after_value(), self.before_value())
+
+    def _cutoff_moved(self, value: int) -> None:
+        self.cutoff_value.setText(f"≥ {value / 100:.2f}" if value else "off")
+        self._cutoff_timer.start()

@@ -1,0 +1,87 @@
+"""Entry point of the desktop app: ``run(folder)`` (``mediaseek`` / ``mediaseek gui --folder DIR``).
+
+Importing this module is cheap (no Qt): the command line imports it for every ``gui`` call. A
+launch first tries to hand its folder to a window that is already running; only when none is does
+it pay for building one.
+
+Environment (for tests and debugging): ``MEDIASEEK_GUI_STATUS=FILE`` makes the window mirror its
+visible state (page, query, scope, result count) into a JSON file.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+log = logging.getLogger(__name__)
+
+
+def run(folder: str | None = None, argv: list[str] | None = None) -> int:
+    """Open the window (or hand ``folder`` to the one already open). Returns the exit code."""
+    from app.logs import setup_logging
+    from app.paths import AppPaths
+
+    paths = AppPaths.from_env()
+    setup_logging(paths.logs)
+    folder = os.path.abspath(os.path.expanduser(folder)) if folder else None
+
+    from app.single_instance import InstanceServer, send_to_running
+
+    if send_to_running(paths, folder):
+        log.info("handed %r to the running window", folder)
+        return 0
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
+
+    QGuiApplication.setDesktopFileName("mediaseek")
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName("mediaseek")
+    app.setApplicationDisplayName("mediaseek")
+    app.setOrganizationName("mediaseek")
+
+    server = InstanceServer(paths)
+    if not server.listen() and send_to_running(paths, folder):
+        return 0  # another launch won the race to become the window
+
+    from app.library import Library
+    from ui.icons import app_icon
+    from ui.main_window import MainWindow
+
+    app.setWindowIcon(app_icon())
+    library = Library(paths)
+    window = MainWindow(library, status_file=os.environ.get("MEDIASEEK_GUI_STATUS") or None)
+    server.folder_received.connect(window.open_folder)
+    window.show()
+    QTimer.singleShot(0, lambda: window.start(folder))
+    _close_on_signals(window)
+    try:
+        code = app.exec()
+    finally:
+        server.close()
+        library.close()
+    return int(code)
+
+
+def _close_on_signals(window) -> None:
+    """SIGTERM/SIGINT close the window properly (settings saved, indexing stopped at a batch).
+
+    Python runs signal handlers only between bytecodes, so a timer wakes the interpreter while Qt
+    waits for events."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            signal.signal(sig, lambda *_: window.close())
+        except (ValueError, OSError):  # not the main thread, or unsupported here
+            return
+    waker = QTimer(window)
+    waker.timeout.connect(lambda: None)
+    waker.start(250)
+
+
+if __name__ == "__main__":
+    sys.exit(run(sys.argv[1] if len(sys.argv) > 1 else None))

@@ -1,0 +1,865 @@
+"""The mediaseek window: search field and filters on top, library sidebar, result grid, preview,
+and indexing progress in the status bar.
+
+The window owns no logic of its own beyond wiring: searching is ``SearchController``, indexing is
+``IndexingController``, everything that reads the library runs through the task runner, and the
+library itself (``app.library.Library``) is the only thing that touches the database or models.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence, QPalette
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.errors import MediaseekError
+from app.library import FailedFile, Library, LibraryStatus, RootInfo, SearchResult
+from app.thumbnails import ThumbnailCache
+from ui import desktop
+from ui.compat import guard_pyside_refcounts
+from ui.failures import FailuresDialog
+from ui.filter_bar import FilterBar
+from ui.first_run import EmptyStatePage, ModelSetupDialog
+from ui.format import format_count
+from ui.icons import app_icon, magnifier_icon, mix, themed
+from ui.index_status import IndexStatusWidget
+from ui.indexing import IndexingController
+from ui.preview import PreviewPane
+from ui.results_model import ResultRole, ResultsModel
+from ui.results_view import ResultsView
+from ui.search import SearchController, SearchState
+from ui.settings import GuiSettings
+from ui.sidebar import LibrarySidebar
+from ui.tasks import TaskRunner
+from ui.thumbnail_loader import ThumbnailLoader
+from ui.widgets import MessageBar, ScopeChip
+
+log = logging.getLogger(__name__)
+
+MEDIA_SUFFIXES = frozenset({
+    ".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".tif", ".tiff", ".bmp", ".gif", ".avif",
+    ".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".3gp",
+})
+
+PAGE_NO_MODEL, PAGE_WELCOME, PAGE_HINT, PAGE_RESULTS, PAGE_EMPTY = range(5)
+PAGE_NAMES = ("no-model", "welcome", "hint", "results", "no-results")
+
+
+@dataclass
+class LibrarySnapshot:
+    """What the sidebar and status bar show, read off the GUI thread in one go."""
+    status: LibraryStatus
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def roots(self) -> list[RootInfo]:
+        return self.status.roots
+
+    @property
+    def failed(self) -> list[FailedFile]:
+        return self.status.failed
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+class MainWindow(QMainWindow):
+    library_loaded = Signal(object)  # LibrarySnapshot
+    status_written = Signal()
+
+    def __init__(self, library: Library, runner: TaskRunner | None = None, settings: GuiSettings | None = None,
+                 status_file: str | None = None) -> None:
+        super().__init__()
+        guard_pyside_refcounts()
+        self.library = library
+        self.runner = runner or TaskRunner(self)
+        self.settings = settings or GuiSettings(library.paths.data / "gui.ini")
+        self.status_file = status_file
+        self.snapshot: LibrarySnapshot | None = None
+        self.scope: str | None = None
+        self.model_dialog: ModelSetupDialog | None = None
+        self.failures_dialog: FailuresDialog | None = None
+        self._pending_folder_check: str | None = None
+        self._remove_after_indexing: list[str] = []
+        self._shown_at: float | None = None
+        self._shown_wall: float | None = None
+        self._closing = False
+
+        self.setWindowTitle("mediaseek")
+        self.setWindowIcon(app_icon())
+        self.setAcceptDrops(True)
+        self.thumbnails = ThumbnailCache(library.paths.thumbnails)
+        self.loader = ThumbnailLoader(self.thumbnails, self.runner, self)
+        self.search = SearchController(library, self.runner, self)
+        self.indexing = IndexingController(library, self.runner, self)
+        self._build()
+        self._build_menus()
+        self._connect()
+        self._restore_settings()
+
+    # ====================================================================================
+    # construction
+    # ====================================================================================
+    def _build(self) -> None:
+        central = QWidget()
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+
+        top = QWidget()
+        top.setObjectName("SearchArea")
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(12, 10, 12, 8)
+        top_layout.setSpacing(8)
+        row = QHBoxLayout()
+        row.setSpacing(8)
+        self.search_field = QLineEdit()
+        self.search_field.setPlaceholderText("Describe what you are looking for, e.g. “dog running on a beach”")
+        self.search_field.setClearButtonEnabled(True)
+        self.search_icon = self.search_field.addAction(magnifier_icon(self._dim_text_color()),
+                                                       QLineEdit.ActionPosition.LeadingPosition)
+        self.search_field.setAcceptDrops(False)  # files dropped here search by picture instead
+        self.search_field.setMinimumHeight(self.search_field.sizeHint().height() + 6)
+        font = self.search_field.font()
+        font.setPointSizeF(font.pointSizeF() * 1.1)
+        self.search_field.setFont(font)
+        row.addWidget(self.search_field, 1)
+        self.similar_chip = ScopeChip()
+        self.similar_chip.clear_button.setToolTip("Stop searching by picture")
+        self.similar_chip.icon.setPixmap(themed("edit-find").pixmap(16, 16))
+        row.addWidget(self.similar_chip)
+        self.scope_chip = ScopeChip()
+        row.addWidget(self.scope_chip)
+        top_layout.addLayout(row)
+        self.filter_bar = FilterBar()
+        top_layout.addWidget(self.filter_bar)
+        outer.addWidget(top)
+
+        self.message_bar = MessageBar(self)
+        message_wrap = QHBoxLayout()
+        message_wrap.setContentsMargins(12, 0, 12, 8)
+        message_wrap.addWidget(self.message_bar)
+        outer.addLayout(message_wrap)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setChildrenCollapsible(False)
+        self.sidebar = LibrarySidebar()
+        self.sidebar.setMinimumWidth(160)
+        self.splitter.addWidget(self.sidebar)
+
+        self.pages = QStackedWidget()
+        self.no_model_page = EmptyStatePage(
+            "Set up a search model", "mediaseek needs a CLIP model to understand pictures. Import one you "
+            "have, or download one once; after that everything works offline.", "Set Up a Model…")
+        self.welcome_page = EmptyStatePage(
+            "Add your photos and videos", "Choose a folder (or drop one on this window). mediaseek indexes it "
+            "in the background and never changes or moves your files.", "Add Folder…", themed("folder-new"))
+        self.hint_page = EmptyStatePage("Search your library", "", "")
+        self.hint_page.button.hide()
+        self.model = ResultsModel(self.loader, self)
+        self.view = ResultsView()
+        self.view.setModel(self.model)
+        self.empty_page = EmptyStatePage("No matches", "", "Clear Filters", magnifier_icon(self._dim_text_color()))
+        for page in (self.no_model_page, self.welcome_page, self.hint_page, self.view, self.empty_page):
+            self.pages.addWidget(page)
+        self.pages.setCurrentIndex(PAGE_HINT)
+        self.splitter.addWidget(self.pages)
+
+        self.preview = PreviewPane(self.library, self.runner, self.thumbnails, self.loader)
+        self.splitter.addWidget(self.preview)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setStretchFactor(2, 0)
+        self.splitter.setSizes([230, 700, 330])
+        outer.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
+
+        bar = self.statusBar()
+        bar.setSizeGripEnabled(True)
+        self.summary = QLabel()
+        bar.addWidget(self.summary, 1)
+        self.failures_button = QPushButton()
+        self.failures_button.setFlat(True)
+        self.failures_button.setIcon(themed("dialog-warning"))
+        self.failures_button.setToolTip("Files that could not be indexed")
+        self.failures_button.hide()
+        bar.addPermanentWidget(self.failures_button)
+        self.index_status = IndexStatusWidget(self.indexing)
+        bar.addPermanentWidget(self.index_status)
+        self.resize(1280, 820)
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        self.add_action = QAction(themed("list-add"), "&Add Folder…", self)
+        self.add_action.setShortcut(QKeySequence.StandardKey.Open)
+        self.add_action.triggered.connect(self.choose_folder)
+        file_menu.addAction(self.add_action)
+        similar_action = QAction("Search by &Picture…", self)
+        similar_action.triggered.connect(self.choose_picture)
+        file_menu.addAction(similar_action)
+        file_menu.addSeparator()
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+
+        edit_menu = menu.addMenu("&Edit")
+        self.find_action = QAction(themed("edit-find"), "&Find", self)
+        self.find_action.setShortcut(QKeySequence.StandardKey.Find)
+        self.find_action.triggered.connect(self.focus_search)
+        edit_menu.addAction(self.find_action)
+        self.clear_action = QAction("&Clear Search", self)
+        self.clear_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        self.clear_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.clear_action.triggered.connect(self.clear_search)
+        edit_menu.addAction(self.clear_action)
+        copy_action = QAction("&Copy Path", self)
+        copy_action.setShortcut(QKeySequence.StandardKey.Copy)
+        copy_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        copy_action.triggered.connect(lambda: self.preview.result and desktop.copy_path(self.preview.result.path))
+        self.view.addAction(copy_action)
+        edit_menu.addAction(copy_action)
+
+        view_menu = menu.addMenu("&View")
+        self.scores_action = QAction("Show &Scores", self)
+        self.scores_action.setCheckable(True)
+        self.scores_action.toggled.connect(self.filter_bar.scores.setChecked)
+        view_menu.addAction(self.scores_action)
+        bigger = QAction("&Larger Thumbnails", self)
+        bigger.setShortcut(QKeySequence.StandardKey.ZoomIn)
+        bigger.triggered.connect(lambda: self.set_thumb_size(self.view.delegate.thumb_size + 32))
+        smaller = QAction("S&maller Thumbnails", self)
+        smaller.setShortcut(QKeySequence.StandardKey.ZoomOut)
+        smaller.triggered.connect(lambda: self.set_thumb_size(self.view.delegate.thumb_size - 32))
+        view_menu.addActions([bigger, smaller])
+
+        library_menu = menu.addMenu("&Library")
+        self.index_action = QAction(themed("view-refresh"), "&Index Now", self)
+        self.index_action.setShortcut(QKeySequence.StandardKey.Refresh)
+        self.index_action.triggered.connect(lambda: self.start_indexing())
+        library_menu.addAction(self.index_action)
+        self.failures_action = QAction(themed("dialog-warning"), "Indexing &Problems…", self)
+        self.failures_action.triggered.connect(self.show_failures)
+        library_menu.addAction(self.failures_action)
+        library_menu.addSeparator()
+        self.models_menu = library_menu.addMenu("&Model")
+        self.models_menu.aboutToShow.connect(self._fill_models_menu)
+
+        help_menu = menu.addMenu("&Help")
+        about = QAction("&About mediaseek", self)
+        about.setMenuRole(QAction.MenuRole.AboutRole)
+        about.triggered.connect(self._about)
+        help_menu.addAction(about)
+
+    def _connect(self) -> None:
+        self.search_field.textEdited.connect(self.search.set_text)
+        self.search_field.returnPressed.connect(self._enter_pressed)
+        self.search_field.installEventFilter(self)
+        self.search.results_ready.connect(self._results_ready)
+        self.search.cleared.connect(self._search_cleared)
+        self.search.failed.connect(self._search_failed)
+        self.search.state_changed.connect(self._state_changed)
+        self.model.more_requested.connect(self.search.fetch_more)
+        self.view.selectionModel().currentChanged.connect(self._current_changed)
+        self.view.open_requested.connect(self._open_index)
+
+        self.filter_bar.filters_changed.connect(self.search.set_filters)
+        self.filter_bar.sort_changed.connect(self._sort_changed)
+        self.filter_bar.scores_toggled.connect(self._scores_toggled)
+        self.filter_bar.cutoff_changed.connect(self._cutoff_changed)
+
+        self.scope_chip.clear_requested.connect(lambda: self.set_scope(None))
+        self.similar_chip.clear_requested.connect(self.clear_search)
+        self.sidebar.scope_requested.connect(self.set_scope)
+        self.sidebar.add_requested.connect(self.choose_folder)
+        self.sidebar.remove_requested.connect(self.remove_root)
+        self.sidebar.reindex_requested.connect(lambda folder: self.start_indexing([folder]))
+        self.sidebar.reveal_requested.connect(desktop.reveal_in_file_manager)
+
+        self.preview.open_requested.connect(self.open_file)
+        self.preview.reveal_requested.connect(desktop.reveal_in_file_manager)
+        self.preview.copy_requested.connect(self._copy_path)
+        self.preview.similar_requested.connect(self.search_similar)
+
+        self.no_model_page.action_clicked.connect(self.open_model_setup)
+        self.welcome_page.action_clicked.connect(self.choose_folder)
+        self.empty_page.action_clicked.connect(self.clear_filters)
+        self.failures_button.clicked.connect(self.show_failures)
+
+        self.indexing.new_results.connect(self.search.refresh)
+        if self.status_file:
+            self._status_timer = QTimer(self)
+            self._status_timer.setSingleShot(True)
+            self._status_timer.setInterval(200)
+            self._status_timer.timeout.connect(self._write_status)
+            self.loader.ready.connect(self._status_timer.start)
+            self.preview.image_changed.connect(self._status_timer.start)
+        self.indexing.finished.connect(self._indexing_finished)
+
+    # ====================================================================================
+    # start-up and settings
+    # ====================================================================================
+    def _restore_settings(self) -> None:
+        if self.settings.geometry is not None:
+            self.restoreGeometry(self.settings.geometry)
+        else:
+            screen = QGuiApplication.primaryScreen()
+            if screen is not None:
+                area = screen.availableGeometry()
+                self.resize(min(1280, int(area.width() * 0.85)), min(820, int(area.height() * 0.85)))
+        if self.settings.splitter is not None:
+            self.splitter.restoreState(self.settings.splitter)
+        self.filter_bar.set_sort(self.settings.sort)
+        self.search.set_sort(self.settings.sort)
+        self.filter_bar.scores.setChecked(self.settings.show_scores)
+        self._scores_toggled(self.settings.show_scores)
+        self.filter_bar.set_cutoff(self.settings.cutoff)
+        self.search.set_min_score(self.filter_bar.min_score())
+        self.view.set_thumb_size(self.settings.thumbnail_size)
+
+    def save_settings(self) -> None:
+        self.settings.geometry = self.saveGeometry()
+        self.settings.splitter = self.splitter.saveState()
+        self.settings.scope = self.scope
+        self.settings.sort = self.search.state.sort
+        self.settings.show_scores = self.filter_bar.scores.isChecked()
+        self.settings.cutoff = self.filter_bar.cutoff.value()
+        self.settings.thumbnail_size = self.view.delegate.thumb_size
+        self.settings.sync()
+
+    def start(self, folder: str | None = None) -> None:
+        """After the window is shown: read the library, warm the model, index what changed."""
+        has_model = self.library.models.active_name is not None
+        if folder:
+            self.open_folder(folder)
+        elif self.settings.scope and os.path.isdir(self.settings.scope):
+            self.set_scope(self.settings.scope)
+        self.refresh_library(start_indexing=has_model)
+        if has_model:
+            self.runner.submit(self.library.warm_up, self._warmed_up, pool="interactive")
+        else:
+            self._show_page(PAGE_NO_MODEL)
+            QTimer.singleShot(0, self.open_model_setup)
+        self._write_status()
+
+    def _warmed_up(self, _result, error: BaseException | None) -> None:
+        if error is not None:
+            log.warning("warm-up failed: %s", error)
+            if isinstance(error, MediaseekError):
+                self.message_bar.show_message(str(error), "error")
+
+    def refresh_library(self, start_indexing: bool = False) -> None:
+        library = self.library
+
+        def job() -> LibrarySnapshot:
+            return LibrarySnapshot(library.status(), library.folder_counts())
+
+        self.runner.submit(job, lambda snap, err: self._library_loaded(snap, err, start_indexing),
+                           pool="interactive", coalesce="library")
+
+    def _library_loaded(self, snapshot: LibrarySnapshot | None, error: BaseException | None,
+                        start_indexing: bool) -> None:
+        if error is not None or snapshot is None:
+            self.message_bar.show_message(f"Cannot read the library: {error}", "error")
+            return
+        self.snapshot = snapshot
+        self.sidebar.set_library(snapshot.roots, snapshot.counts)
+        self.sidebar.select_scope(self.scope)
+        self._update_summary()
+        failed = len(snapshot.failed)
+        self.failures_button.setText(f"{failed:,} could not be indexed")
+        self.failures_button.setVisible(failed > 0)
+        if self.failures_dialog is not None:
+            self.failures_dialog.set_failures(snapshot.failed)
+        if self._pending_folder_check:
+            folder, self._pending_folder_check = self._pending_folder_check, None
+            self._offer_to_add(folder)
+        self._update_page()
+        if start_indexing and snapshot.roots and self.library.models.active_name:
+            self.start_indexing()
+        self.library_loaded.emit(snapshot)
+        self._write_status()
+
+    # ====================================================================================
+    # pages and status
+    # ====================================================================================
+    def _show_page(self, page: int) -> None:
+        if self.pages.currentIndex() != page:
+            self.pages.setCurrentIndex(page)
+        searchable = page not in (PAGE_NO_MODEL, PAGE_WELCOME)
+        self.search_field.setEnabled(searchable)
+        self.filter_bar.setEnabled(searchable)
+        self.preview.setVisible(searchable)
+        self._write_status()
+
+    def current_page(self) -> str:
+        return PAGE_NAMES[self.pages.currentIndex()]
+
+    def _update_page(self) -> None:
+        if self.library.models.active_name is None:
+            self._show_page(PAGE_NO_MODEL)
+        elif self.snapshot is not None and not self.snapshot.roots:
+            self._show_page(PAGE_WELCOME)
+        elif not self.search.state.has_query:
+            self._update_hint()
+            self._show_page(PAGE_HINT)
+        elif self.model.rowCount() == 0 and not self.search.busy:
+            self._update_empty()
+            self._show_page(PAGE_EMPTY)
+        elif self.model.rowCount() > 0:
+            self._show_page(PAGE_RESULTS)
+
+    def _update_hint(self) -> None:
+        snap = self.snapshot
+        where = f" in {os.path.basename(self.scope) or self.scope}" if self.scope else ""
+        if snap is None:
+            self.hint_page.text.setText("Type a description above.")
+            return
+        total = snap.status.photos + snap.status.videos
+        if self.scope and snap.counts:
+            total = sum(n for folder, n in snap.counts.items() if _inside(folder, self.scope))
+        text = (f"Type a description above to search {format_count(snap.status.photos, 'photo')} and "
+                f"{format_count(snap.status.videos, 'video')}." if not self.scope else
+                f"Type a description above to search the {format_count(total, 'file')}{where}.")
+        text += "\nTry “sunset over water”, “birthday cake” or “a red car”. You can also drop a picture here."
+        self.hint_page.text.setText(text)
+
+    def _update_empty(self) -> None:
+        state = self.search.state
+        reasons = []
+        if self.scope:
+            reasons.append(f"only in {os.path.basename(self.scope) or self.scope}")
+        if state.kind:
+            reasons.append(f"only {state.kind}s")
+        if state.after or state.before:
+            reasons.append("a date range")
+        if state.min_score:
+            reasons.append(f"hiding matches below {state.min_score:.2f}")
+        text = "Nothing in the library matches."
+        if reasons:
+            text = "Nothing matches with these filters: " + ", ".join(reasons) + "."
+        if self.indexing.running:
+            text += " Indexing is still running; results appear as files are indexed."
+        self.empty_page.text.setText(text)
+        self.empty_page.button.setVisible(bool(reasons))
+
+    def _update_summary(self) -> None:
+        parts = []
+        snap = self.snapshot
+        if self.search.state.has_query and self.model.rowCount():
+            n = self.model.rowCount()
+            more = "+" if self.model.canFetchMore() else ""
+            parts.append(f"{n:,}{more} {'result' if n == 1 else 'results'}")
+        if snap is not None:
+            parts.append(f"{format_count(snap.status.photos, 'photo')}, {format_count(snap.status.videos, 'video')}"
+                         " in the library")
+            if snap.status.active_model:
+                parts.append(f"model {snap.status.active_model}")
+        self.summary.setText("  ·  ".join(parts))
+
+    def _write_status(self) -> None:
+        """Debug/e2e aid: with MEDIASEEK_GUI_STATUS set, mirror the visible state into a JSON file."""
+        if not self.status_file:
+            return
+        state = self.search.state
+        data = {
+            "pid": os.getpid(), "visible": self.isVisible(), "page": self.current_page(),
+            "query": state.text, "similar": state.image, "scope": self.scope,
+            "results": self.model.rowCount(), "first": self.model.results[0].path if self.model.results else None,
+            "indexing": self.indexing.running, "roots": [r.path for r in self.snapshot.roots] if self.snapshot else None,
+            "message": self.message_bar.text.text() if self.message_bar.isVisible() else None,
+            "thumbnails": self.loader.generated, "active": self.isActiveWindow(),
+            "selected": self.preview.result.path if self.preview.result else None,
+            "shown_at": self._shown_wall,
+        }
+        tmp = f"{self.status_file}.tmp"
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump(data, fh)
+            os.replace(tmp, self.status_file)
+        except OSError:
+            log.debug("cannot write status file", exc_info=True)
+        self.status_written.emit()
+
+    # ====================================================================================
+    # searching
+    # ====================================================================================
+    def focus_search(self) -> None:
+        self.search_field.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search_field.selectAll()
+
+    def clear_search(self) -> None:
+        self.search_field.clear()
+        self.search.clear()
+        self.search_field.setFocus()
+
+    def _enter_pressed(self) -> None:
+        self.search.submit(self.search_field.text())
+
+    def eventFilter(self, obj, event) -> bool:
+        # Down arrow in the search field moves into the results; Escape clears it.
+        if obj is self.search_field and event.type() == event.Type.KeyPress and event.key() == Qt.Key.Key_Escape:
+            self.clear_search()
+            return True
+        if obj is self.search_field and event.type() == event.Type.KeyPress and event.key() == Qt.Key.Key_Down:
+            if self.model.rowCount():
+                current = self.view.currentIndex()
+                self.view.setFocus()
+                self.view.selectionModel().setCurrentIndex(
+                    current if current.isValid() else self.model.index(0),
+                    QItemSelectionModel.SelectionFlag.ClearAndSelect)
+                return True
+        return super().eventFilter(obj, event)
+
+    def search_similar(self, path: str) -> None:
+        self.search_field.clear()
+        self.similar_chip.set_folder(path, f"Like {os.path.basename(path)}")
+        self.similar_chip.label.setToolTip(f"Searching for pictures like {path}")
+        self.search.set_similar(path)
+
+    def choose_picture(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Search by picture", "",
+                                              "Pictures (*.jpg *.jpeg *.png *.webp *.heic *.tif *.tiff *.bmp)")
+        if path:
+            self.search_similar(path)
+
+    def set_scope(self, folder: str | None) -> None:
+        folder = os.path.abspath(folder) if folder else None
+        self.scope = folder
+        self.scope_chip.set_folder(folder, os.path.basename(folder.rstrip(os.sep)) or folder if folder else None)
+        self.sidebar.select_scope(folder)
+        self.setWindowTitle(f"{os.path.basename(folder.rstrip(os.sep)) or folder} — mediaseek" if folder else "mediaseek")
+        self.search.set_scope(folder)
+        self._update_page()
+        self._write_status()
+
+    def clear_filters(self) -> None:
+        self.filter_bar.set_kind(None)
+        self.filter_bar.set_dates(None, None)
+        self.filter_bar.set_cutoff(0)
+        self.search.set_min_score(None)
+        if self.scope:
+            self.set_scope(None)
+
+    def _sort_changed(self, sort: str) -> None:
+        self.search.set_sort(sort)
+
+    def _scores_toggled(self, show: bool) -> None:
+        self.view.set_show_scores(show)
+        self.scores_action.blockSignals(True)
+        self.scores_action.setChecked(show)
+        self.scores_action.blockSignals(False)
+
+    def _cutoff_changed(self, value: float | None) -> None:
+        self.search.set_min_score(value)
+
+    def set_thumb_size(self, size: int) -> None:
+        self.view.set_thumb_size(max(96, min(320, size)))
+
+    def _state_changed(self, state: SearchState) -> None:
+        if state.image is None and self.similar_chip.isVisible():
+            self.similar_chip.set_folder(None)
+
+    def _results_ready(self, results: list[SearchResult], more: bool) -> None:
+        current = self.view.currentIndex()
+        keep = current.data(ResultRole).media_id if current.isValid() else None
+        self.model.set_results(results, more)
+        if keep is not None and not self.view.currentIndex().isValid():
+            row = self.model.row_of(keep)
+            if row >= 0:
+                self.view.selectionModel().setCurrentIndex(
+                    self.model.index(row), QItemSelectionModel.SelectionFlag.ClearAndSelect)
+            else:
+                self.preview.show_result(None)
+        self._update_page()
+        self._update_summary()
+        self._write_status()
+
+    def _search_cleared(self) -> None:
+        self.model.clear()
+        self.preview.show_result(None)
+        self._update_page()
+        self._update_summary()
+        self._write_status()
+
+    def _search_failed(self, message: str) -> None:
+        self.model.clear()
+        self.message_bar.show_message(message, "error")
+        self._update_page()
+        self._write_status()
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self.preview.show_result(current.data(ResultRole) if current.isValid() else None)
+
+    def _open_index(self, index: QModelIndex) -> None:
+        result: SearchResult | None = index.data(ResultRole)
+        if result is not None:
+            self.open_file(result.path, result.timestamp if result.kind == "video" else None)
+
+    def open_file(self, path: str, timestamp: float | None = None) -> None:
+        if not os.path.exists(path):
+            self.message_bar.show_message(f"The file is no longer there: {path}", "warning")
+            return
+        if not desktop.open_file(path, timestamp):
+            self.message_bar.show_message(f"No application is set up to open {os.path.basename(path)}.", "warning")
+
+    def _copy_path(self, path: str) -> None:
+        desktop.copy_path(path)
+        self.statusBar().showMessage("Path copied", 2500)
+
+    # ====================================================================================
+    # folders, scope hand-off, indexing
+    # ====================================================================================
+    def bring_to_front(self) -> None:
+        if self.isMinimized():
+            self.showNormal()
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
+    def open_folder(self, folder: str | None) -> None:
+        """A launch asked for ``folder`` (``mediaseek gui --folder``, or a file manager's menu)."""
+        self.bring_to_front()
+        if not folder:
+            return
+        path = os.path.abspath(os.path.expanduser(folder))
+        if not os.path.exists(path):
+            self.message_bar.show_message(f"Folder not found: {path}", "error")
+            self._write_status()
+            return
+        if not os.path.isdir(path):
+            self.message_bar.show_message(f"Not a folder: {path}", "error")
+            self._write_status()
+            return
+        if not os.access(path, os.R_OK | os.X_OK):
+            self.message_bar.show_message(f"This folder cannot be read (permission denied): {path}", "error")
+            self._write_status()
+            return
+        self.message_bar.dismiss()
+        self.set_scope(path)
+        if self.snapshot is None:
+            self._pending_folder_check = path
+        else:
+            self._offer_to_add(path)
+        self.focus_search()
+
+    def _offer_to_add(self, folder: str) -> None:
+        roots = self.snapshot.roots if self.snapshot else []
+        if any(_inside(folder, r.path) for r in roots):
+            return
+        name = os.path.basename(folder.rstrip(os.sep)) or folder
+        self.message_bar.show_message(
+            f"“{name}” is not in your library yet. Add it to search its photos and videos; results appear as "
+            "indexing proceeds.", "info", [("Add and Index", lambda: self.add_folders([folder]))])
+        self._write_status()
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder to the library", os.path.expanduser("~"))
+        if folder:
+            self.add_folders([folder])
+
+    def add_folders(self, folders: list[str]) -> None:
+        library = self.library
+        folders = [os.path.abspath(f) for f in folders]
+        self.runner.submit(lambda: library.add_roots(folders), lambda r, e: self._folders_added(folders, r, e),
+                           pool="interactive")
+
+    def _folders_added(self, folders: list[str], roots, error: BaseException | None) -> None:
+        if error is not None:
+            self.message_bar.show_message(str(error), "error")
+            return
+        names = ", ".join(os.path.basename(f.rstrip(os.sep)) or f for f in folders)
+        self.statusBar().showMessage(f"Added {names}", 4000)
+        self.refresh_library()
+        if self.library.models.active_name:
+            self.start_indexing()
+
+    def remove_root(self, folder: str) -> None:
+        if not self.confirm_remove(folder):
+            return
+        if self.indexing.running:
+            self._remove_after_indexing.append(folder)
+            self.indexing.cancel()
+            return
+        self._remove_now(folder)
+
+    def confirm_remove(self, folder: str) -> bool:
+        answer = QMessageBox.question(
+            self, "Remove folder from library",
+            f"Stop searching “{folder}”?\n\nThe files stay where they are; only mediaseek's index of them is removed.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _remove_now(self, folder: str) -> None:
+        library = self.library
+
+        def done(_result, error: BaseException | None) -> None:
+            if error is not None:
+                self.message_bar.show_message(str(error), "error")
+            if self.scope and _inside(self.scope, folder):
+                self.set_scope(None)
+            self.refresh_library()
+            self.search.refresh()
+
+        self.runner.submit(lambda: library.remove_root(folder), done, pool="interactive")
+
+    def start_indexing(self, folders: list[str] | None = None) -> None:
+        if self.library.models.active_name is None:
+            self.open_model_setup()
+            return
+        self.indexing.start(folders or [])
+
+    def _indexing_finished(self, report, error: BaseException | None) -> None:
+        if error is not None and not isinstance(error, MediaseekError):
+            self.message_bar.show_message(f"Indexing stopped: {error}", "error")
+        elif error is not None:
+            self.message_bar.show_message(str(error), "warning")
+        pending, self._remove_after_indexing = self._remove_after_indexing, []
+        for folder in pending:
+            self._remove_now(folder)
+        self.refresh_library()
+        self.search.refresh()
+
+    # ====================================================================================
+    # models, failures, about
+    # ====================================================================================
+    def open_model_setup(self) -> ModelSetupDialog:
+        if self.model_dialog is None:
+            self.model_dialog = ModelSetupDialog(self.library.paths, self)
+            self.model_dialog.installed.connect(self._model_installed)
+            self.model_dialog.finished.connect(lambda _code: self._update_page())
+        self.model_dialog.open()
+        return self.model_dialog
+
+    def _model_installed(self) -> None:
+        self.message_bar.dismiss()
+        self.runner.submit(self.library.warm_up, self._warmed_up, pool="interactive")
+        self.refresh_library(start_indexing=True)
+        self._update_page()
+
+    def _fill_models_menu(self) -> None:
+        self.models_menu.clear()
+        active = self.library.models.active_name
+        for name in self.library.models.names():
+            action = self.models_menu.addAction(name)
+            action.setCheckable(True)
+            action.setChecked(name == active)
+            action.triggered.connect(lambda _checked=False, n=name: self._use_model(n))
+        if self.library.models.names():
+            self.models_menu.addSeparator()
+        setup = self.models_menu.addAction("Add a Model…")
+        setup.triggered.connect(self.open_model_setup)
+
+    def _use_model(self, name: str) -> None:
+        try:
+            self.library.models.use(name)
+        except MediaseekError as exc:
+            self.message_bar.show_message(str(exc), "error")
+            return
+        self.statusBar().showMessage(f"Using model {name}; indexing with it in the background", 5000)
+        self.start_indexing()
+        self.search.refresh()
+
+    def show_failures(self) -> FailuresDialog:
+        if self.failures_dialog is None:
+            self.failures_dialog = FailuresDialog(self)
+            self.failures_dialog.reveal_requested.connect(desktop.reveal_in_file_manager)
+        self.failures_dialog.set_failures(self.snapshot.failed if self.snapshot else [])
+        self.refresh_library()
+        self.failures_dialog.show()
+        self.failures_dialog.raise_()
+        return self.failures_dialog
+
+    def _about(self) -> None:
+        QMessageBox.about(self, "About mediaseek",
+                          "<b>mediaseek</b><br>Search your own photos and videos by describing them.<br>"
+                          "Runs offline, on this computer. Your files are never changed or uploaded.")
+
+    # ====================================================================================
+    # drag and drop
+    # ====================================================================================
+    @staticmethod
+    def _dropped_paths(event) -> list[str]:
+        mime = event.mimeData()
+        if not mime.hasUrls():
+            return []
+        return [url.toLocalFile() for url in mime.urls() if url.isLocalFile() and url.toLocalFile()]
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        paths = self._dropped_paths(event)
+        if any(os.path.isdir(p) or os.path.splitext(p)[1].lower() in MEDIA_SUFFIXES for p in paths):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = self._dropped_paths(event)
+        folders = [p for p in paths if os.path.isdir(p)]
+        files = [p for p in paths if os.path.isfile(p)]
+        if folders:
+            self.add_folders(folders)
+        elif files:
+            if self.library.models.active_name is None:
+                self.open_model_setup()
+            else:
+                self.search_similar(files[0])
+        event.acceptProposedAction()
+
+    # ====================================================================================
+    # lifetime
+    # ====================================================================================
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._shown_at is None:
+            self._shown_at = time.perf_counter()
+            self._shown_wall = time.time()
+            QTimer.singleShot(0, self._write_status)
+
+    def _dim_text_color(self):
+        palette = self.palette()
+        return mix(palette.color(QPalette.ColorRole.Base), palette.color(QPalette.ColorRole.Text), 0.55)
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == event.Type.ActivationChange:
+            self._write_status()
+        elif event.type() == event.Type.PaletteChange:  # the system switched light/dark
+            dim = self._dim_text_color()
+            self.search_icon.setIcon(magnifier_icon(dim))
+            self.empty_page.icon.setPixmap(magnifier_icon(dim).pixmap(96, 96))
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._closing:
+            self._closing = True
+            self.save_settings()
+            self.indexing.cancel()
+            if self.model_dialog is not None and self.model_dialog.process is not None:
+                self.model_dialog.reject()
+            if self.failures_dialog is not None:
+                self.failures_dialog.close()
+            if not self.runner.shutdown(15_000):
+                log.warning("background work still running at exit")
+        super().closeEvent(event)

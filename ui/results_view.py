@@ -1,0 +1,257 @@
+"""The thumbnail grid: a QListView in icon mode drawn by one delegate.
+
+Only the rows on screen are painted, so only their thumbnails are requested. Cells stretch to
+fill the row exactly (no ragged gap on the right), thumbnails are square crops at the screen's
+pixel density, and videos carry a badge with the time of their best moment.
+"""
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QEvent, QModelIndex, QPoint, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QKeyEvent, QPainter, QPainterPath, QPalette, QPixmap
+from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from app.library import SearchResult
+from ui.format import format_timestamp
+from ui.icons import paint_placeholder
+from ui.results_model import ResultRole, ResultsModel, ThumbFailedRole, thumb_bucket
+
+PAD = 6
+SPACING = 4
+RADIUS = 6
+
+
+def paint_cover(painter: QPainter, box: QRectF, pixmap: QPixmap, radius: float = RADIUS) -> None:
+    """Fill ``box`` with the middle of the picture (cropped to the box's shape), rounded corners."""
+    w, h = pixmap.width(), pixmap.height()
+    if w <= 0 or h <= 0 or box.height() <= 0:
+        return
+    ratio = box.width() / box.height()
+    sw, sh = (h * ratio, h) if w / h > ratio else (w, w / ratio)
+    source = QRectF((w - sw) / 2, (h - sh) / 2, sw, sh)
+    clip = QPainterPath()
+    clip.addRoundedRect(box, radius, radius)
+    painter.save()
+    painter.setClipPath(clip)
+    painter.drawPixmap(box, pixmap, source)
+    painter.restore()
+
+
+def paint_badge(painter: QPainter, box: QRectF, font: QFont, text: str, corner: Qt.Corner) -> None:
+    """A small white-on-dark pill in a corner of ``box`` (scores, times)."""
+    small = QFont(font)
+    small.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
+    metrics = QFontMetrics(small)
+    width, height = metrics.horizontalAdvance(text) + 12, metrics.height() + 4
+    right = corner in (Qt.Corner.TopRightCorner, Qt.Corner.BottomRightCorner)
+    bottom = corner in (Qt.Corner.BottomLeftCorner, Qt.Corner.BottomRightCorner)
+    margin = 4 if box.height() < 100 else 6
+    x = box.right() - width - margin if right else box.left() + margin
+    y = box.bottom() - height - margin if bottom else box.top() + margin
+    pill = QRectF(x, y, width, height)
+    painter.save()
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor(0, 0, 0, 165))
+    painter.drawRoundedRect(pill, height / 2, height / 2)
+    painter.setFont(small)
+    painter.setPen(QColor(255, 255, 255))
+    painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, text)
+    painter.restore()
+
+
+class ResultDelegate(QStyledItemDelegate):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.thumb_size = 168
+        self.show_scores = False
+
+    def cell_size(self, option_font: QFont) -> QSize:
+        line = QFontMetrics(option_font).height()
+        return QSize(self.thumb_size + 2 * PAD, self.thumb_size + 2 * PAD + line + 2)
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+        return self.cell_size(option.font)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        result: SearchResult | None = index.data(ResultRole)
+        if result is None:
+            return
+        palette: QPalette = option.palette
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        cell = QRectF(option.rect).adjusted(1, 1, -1, -1)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        hovered = bool(option.state & QStyle.StateFlag.State_MouseOver)
+        highlight = palette.color(QPalette.ColorRole.Highlight)
+        if selected:
+            fill = QColor(highlight)
+            fill.setAlpha(70 if option.state & QStyle.StateFlag.State_Active else 45)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(fill)
+            painter.drawRoundedRect(cell, RADIUS + 2, RADIUS + 2)
+        elif hovered:
+            fill = QColor(palette.color(QPalette.ColorRole.Text))
+            fill.setAlpha(18)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(fill)
+            painter.drawRoundedRect(cell, RADIUS + 2, RADIUS + 2)
+
+        side = min(self.thumb_size, cell.width() - 2 * PAD)
+        box = QRectF(cell.center().x() - side / 2, cell.top() + PAD, side, side)
+        pixmap = index.data(Qt.ItemDataRole.DecorationRole)
+        if isinstance(pixmap, QPixmap) and not pixmap.isNull():
+            paint_cover(painter, box, pixmap)
+        else:
+            paint_placeholder(painter, box, palette, result.kind, broken=bool(index.data(ThumbFailedRole)))
+        if selected:
+            painter.setPen(QColor(highlight))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            pen = painter.pen()
+            pen.setWidthF(2.0)
+            painter.setPen(pen)
+            painter.drawRoundedRect(box.adjusted(-1, -1, 1, 1), RADIUS + 1, RADIUS + 1)
+
+        if result.kind == "video":
+            self._paint_video_badge(painter, box, option.font, result)
+        if self.show_scores:
+            paint_badge(painter, box, option.font, f"{result.score:.3f}", Qt.Corner.TopRightCorner)
+
+        text_rect = QRectF(cell.left() + PAD, box.bottom() + 2, cell.width() - 2 * PAD,
+                           cell.bottom() - box.bottom() - 2)
+        metrics = QFontMetrics(option.font)
+        name = metrics.elidedText(os.path.basename(result.path), Qt.TextElideMode.ElideMiddle, int(text_rect.width()))
+        painter.setFont(option.font)
+        painter.setPen(palette.color(QPalette.ColorRole.Text))
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter, name)
+        if option.state & QStyle.StateFlag.State_HasFocus and selected:
+            pass  # the selection frame already shows focus; no dotted rectangle
+        painter.restore()
+
+    def _paint_video_badge(self, painter: QPainter, box: QRectF, font: QFont, result: SearchResult) -> None:
+        label = format_timestamp(result.timestamp) if result.timestamp is not None else ""
+        extra = len(result.moments) - 1
+        if extra > 0:
+            label = f"{label}  +{extra}" if label else f"+{extra}"
+        small = QFont(font)
+        small.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
+        small.setBold(True)
+        metrics = QFontMetrics(small)
+        tri = metrics.height() * 0.55
+        width = tri + (metrics.horizontalAdvance(label) + 6 if label else 0) + 12
+        height = metrics.height() + 4
+        pill = QRectF(box.left() + 6, box.bottom() - height - 6, width, height)
+        painter.save()
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(0, 0, 0, 165))
+        painter.drawRoundedRect(pill, height / 2, height / 2)
+        painter.setBrush(QColor(255, 255, 255))
+        cx, cy = pill.left() + 6, pill.center().y()
+        triangle = QPainterPath()
+        triangle.moveTo(QPointF(cx, cy - tri / 2))
+        triangle.lineTo(QPointF(cx + tri * 0.85, cy))
+        triangle.lineTo(QPointF(cx, cy + tri / 2))
+        triangle.closeSubpath()
+        painter.drawPath(triangle)
+        if label:
+            painter.setFont(small)
+            painter.setPen(QColor(255, 255, 255))
+            painter.drawText(QRectF(cx + tri + 4, pill.top(), pill.right() - cx - tri - 4, pill.height()),
+                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, label)
+        painter.restore()
+
+class ResultsView(QListView):
+    open_requested = Signal(QModelIndex)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.delegate = ResultDelegate(self)
+        self.setItemDelegate(self.delegate)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setMovement(QListView.Movement.Static)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setFlow(QListView.Flow.LeftToRight)
+        self.setWrapping(True)
+        self.setUniformItemSizes(True)
+        self.setLayoutMode(QListView.LayoutMode.Batched)
+        self.setBatchSize(2000)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setSelectionRectVisible(True)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setMouseTracking(True)
+        self.setDragEnabled(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        self.setFrameShape(QListView.Shape.NoFrame)
+        self.setSpacing(0)
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.doubleClicked.connect(self.open_requested)
+        self._update_grid()
+
+    # -- sizing ----------------------------------------------------------------------------
+    def set_thumb_size(self, size: int) -> None:
+        self.delegate.thumb_size = size
+        self._update_grid()
+
+    def set_show_scores(self, show: bool) -> None:
+        self.delegate.show_scores = show
+        self.viewport().update()
+
+    def thumb_pixels(self) -> int:
+        """Pixels a thumbnail needs on this screen: enough to crop a 4:3 picture to the square."""
+        return thumb_bucket(self.delegate.thumb_size * self.devicePixelRatioF() * 4 / 3)
+
+    def _update_grid(self) -> None:
+        cell = self.delegate.cell_size(self.font())
+        # Leave room for the scroll bar even before it appears, so adding it never re-wraps rows.
+        bar = 0 if self.verticalScrollBar().isVisible() else max(
+            self.verticalScrollBar().sizeHint().width(),
+            self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, self))
+        available = max(1, self.viewport().width() - bar - 4)
+        columns = max(1, available // (cell.width() + SPACING))
+        width = max(cell.width(), available // columns)
+        grid = QSize(width, cell.height() + SPACING)
+        if grid != self.gridSize():
+            self.setGridSize(grid)
+        model = self.model()
+        if isinstance(model, ResultsModel):
+            px = self.thumb_pixels()
+            if model.thumb_px != px:
+                model.thumb_px = px
+                model.loader.device_pixel_ratio = self.devicePixelRatioF()
+                self.viewport().update()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._update_grid()
+
+    def setModel(self, model) -> None:  # noqa: N802 - Qt override
+        super().setModel(model)
+        if isinstance(model, ResultsModel):
+            model.thumbnails_arrived.connect(self.viewport().update)
+        self._update_grid()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.PaletteChange):
+            self._update_grid()
+            self.viewport().update()
+
+    # -- keyboard --------------------------------------------------------------------------
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
+            self.open_requested.emit(self.currentIndex())
+            return
+        super().keyPressEvent(event)
+
+    def visible_rows(self) -> range:
+        """Rows currently on screen (tests and benchmarks)."""
+        model = self.model()
+        if model is None or model.rowCount() == 0:
+            return range(0)
+        rect = self.viewport().rect()
+        top = self.indexAt(rect.topLeft() + QPoint(PAD, PAD))
+        bottom = self.indexAt(rect.bottomRight() - QPoint(PAD, PAD))
+        first = top.row() if top.isValid() else 0
+        last = bottom.row() if bottom.isValid() else model.rowCount() - 1
+        return range(first, last + 1)
