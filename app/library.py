@@ -143,8 +143,10 @@ class Library:
     @property
     def db(self) -> Database:
         if self._db is None:
-            self.paths.ensure()
-            self._db = Database.open(self.paths.library_db)
+            with self._lock:  # the app's first reads arrive from several threads at once
+                if self._db is None:
+                    self.paths.ensure()
+                    self._db = Database.open(self.paths.library_db)
         return self._db
 
     def close(self) -> None:

@@ -63,6 +63,9 @@ def test_preview_shows_details_and_actions_work(qtbot, make_window, indexed, ope
     preview.copy_button.click()
     clipboard = QGuiApplication.clipboard().mimeData()
     assert clipboard.text() == result.path and clipboard.urls()[0].toLocalFile() == result.path
+    # Qt owns the clipboard's data until the application is destroyed; leaving it there
+    # makes the offscreen platform crash while the test process exits.
+    QGuiApplication.clipboard().clear()
 
     preview.similar_button.click()
     qtbot.waitUntil(lambda: window.search.state.image == result.path and not window.search.busy, timeout=10_000)
