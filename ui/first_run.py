@@ -35,9 +35,12 @@ from ui.icons import app_icon
 
 log = logging.getLogger(__name__)
 
-ARCHITECTURES = ("ViT-B-32-256", "ViT-B-32", "ViT-B-16", "MobileCLIP-S1", "MobileCLIP-S2", "ViT-L-14")
-DOWNLOADS = ("ViT-B-32-256:datacomp_s34b_b86k", "ViT-B-32:laion2b_s34b_b79k", "MobileCLIP-S2:datacompdr",
-             "ViT-B-16:datacomp_xl_s13b_b90k")
+# First entries are the README's recommendation (fastest on CPU with >= 70% ImageNet zero-shot,
+# bench/bench_models.py), then the fastest text encoder for the quickest queries.
+ARCHITECTURES = ("MobileCLIP2-S0", "ViT-B-32-256", "ViT-B-32", "ViT-B-16", "MobileCLIP-S1", "MobileCLIP-S2",
+                 "ViT-L-14")
+DOWNLOADS = ("MobileCLIP2-S0:dfndr2b", "ViT-B-32-256:datacomp_s34b_b86k", "ViT-B-32:laion2b_s34b_b79k",
+             "MobileCLIP-S2:datacompdr", "ViT-B-16:datacomp_xl_s13b_b90k")
 
 
 def cli_command(*args: str) -> tuple[str, list[str]]:
