@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -71,7 +70,7 @@ r = lib.index([{str(photos_dir)!r}], batch_size={batch})
 print(r.embedded, r.elapsed, r.scan_seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    embedded, elapsed, scan_s, rss_kb = int(out[0]), float(out[1]), float(out[2]), int(out[3])
+    embedded, elapsed, rss_kb = int(out[0]), float(out[1]), int(out[3])
     return embedded / elapsed, rss_kb * 1024, embedded
 
 

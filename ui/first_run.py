@@ -43,6 +43,17 @@ DOWNLOADS = ("MobileCLIP2-S0:dfndr2b", "ViT-B-32-256:datacomp_s34b_b86k", "ViT-B
              "MobileCLIP-S2:datacompdr", "ViT-B-16:datacomp_xl_s13b_b90k")
 
 
+def _with_button(field: QWidget, label: str, on_click) -> QHBoxLayout:
+    """A field stretched across the row with a (non-default) button after it."""
+    row = QHBoxLayout()
+    row.addWidget(field, 1)
+    button = QPushButton(label)
+    button.setAutoDefault(False)
+    button.clicked.connect(on_click)
+    row.addWidget(button)
+    return row
+
+
 def cli_command(*args: str) -> tuple[str, list[str]]:
     """The program and arguments that run ``mediaseek ARGS`` with this interpreter."""
     return sys.executable, ["-m", "app", *args]
@@ -109,22 +120,10 @@ class ModelSetupDialog(QDialog):
         self.arch.setEditable(True)
         self.arch.addItems(ARCHITECTURES)
         self.arch.setToolTip("The open_clip architecture name, or a model config .json file")
-        arch_row = QHBoxLayout()
-        arch_row.addWidget(self.arch, 1)
-        arch_browse = QPushButton("Config…")
-        arch_browse.setAutoDefault(False)
-        arch_browse.clicked.connect(self._browse_config)
-        arch_row.addWidget(arch_browse)
-        form.addRow("Architecture:", arch_row)
+        form.addRow("Architecture:", _with_button(self.arch, "Config…", self._browse_config))
         self.checkpoint = QLineEdit()
         self.checkpoint.setPlaceholderText("open_clip checkpoint (.pt, .bin, .safetensors)")
-        ckpt_row = QHBoxLayout()
-        ckpt_row.addWidget(self.checkpoint, 1)
-        ckpt_browse = QPushButton("Browse…")
-        ckpt_browse.setAutoDefault(False)
-        ckpt_browse.clicked.connect(self._browse_checkpoint)
-        ckpt_row.addWidget(ckpt_browse)
-        form.addRow("Checkpoint:", ckpt_row)
+        form.addRow("Checkpoint:", _with_button(self.checkpoint, "Browse…", self._browse_checkpoint))
         self.pages.addWidget(page)
         # onnx page
         page = QWidget()
@@ -132,13 +131,7 @@ class ModelSetupDialog(QDialog):
         form.setContentsMargins(24, 4, 0, 0)
         self.onnx_dir = QLineEdit()
         self.onnx_dir.setPlaceholderText("folder with visual/ and textual/ subfolders")
-        onnx_row = QHBoxLayout()
-        onnx_row.addWidget(self.onnx_dir, 1)
-        onnx_browse = QPushButton("Browse…")
-        onnx_browse.setAutoDefault(False)
-        onnx_browse.clicked.connect(self._browse_onnx)
-        onnx_row.addWidget(onnx_browse)
-        form.addRow("Folder:", onnx_row)
+        form.addRow("Folder:", _with_button(self.onnx_dir, "Browse…", self._browse_onnx))
         self.pages.addWidget(page)
         # download page
         page = QWidget()

@@ -6,13 +6,11 @@ import json
 import os
 import shutil
 import sqlite3
-import stat
 import subprocess
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from tests.conftest import run_cli

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import mediaseek_command, run_cli
-from tests.media import png_with_claimed_size, save_jpeg, scene
+from tests.media import save_jpeg, scene
 
 SCENES = ["red", "blue", "stripes", "checker", "gradient", "noise"]
 
@@ -172,13 +172,17 @@ def wait_for_embeddings(db_path: Path, at_least: int, timeout: float = 120) -> i
     return count
 
 
-def test_killed_indexer_resumes_without_reembedding_or_corruption(home, tmp_path):
-    folder = tmp_path / "many"
-    for i in range(48):
+def start_indexer(home: Path, folder: Path, photos: int, **popen) -> subprocess.Popen:
+    """`mediaseek index` on `photos` new camera-like JPEGs, in small batches so it can be interrupted."""
+    for i in range(photos):
         save_jpeg(folder / f"p{i:03d}.jpg", scene(SCENES[i % len(SCENES)], size=(1600, 1200), seed=i))
     env = {**os.environ, "MEDIASEEK_HOME": str(home), "MEDIASEEK_PROVIDERS": "CPUExecutionProvider"}
-    proc = subprocess.Popen([*mediaseek_command(), "index", str(folder), "--batch-size", "2", "--workers", "1"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen([*mediaseek_command(), "index", str(folder), "--batch-size", "2", "--workers", "1"],
+                            env=env, **popen)
+
+
+def test_killed_indexer_resumes_without_reembedding_or_corruption(home, tmp_path):
+    proc = start_indexer(home, tmp_path / "many", 48, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     db_path = home / "library.db"
     committed = wait_for_embeddings(db_path, 6)
     proc.send_signal(signal.SIGKILL)
@@ -195,12 +199,7 @@ def test_killed_indexer_resumes_without_reembedding_or_corruption(home, tmp_path
 
 
 def test_ctrl_c_stops_cleanly_and_next_run_continues(home, tmp_path):
-    folder = tmp_path / "many"
-    for i in range(40):
-        save_jpeg(folder / f"p{i:03d}.jpg", scene(SCENES[i % len(SCENES)], size=(1600, 1200), seed=i))
-    env = {**os.environ, "MEDIASEEK_HOME": str(home), "MEDIASEEK_PROVIDERS": "CPUExecutionProvider"}
-    proc = subprocess.Popen([*mediaseek_command(), "index", str(folder), "--batch-size", "2", "--workers", "1"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = start_indexer(home, tmp_path / "many", 40, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     db_path = home / "library.db"
     wait_for_embeddings(db_path, 2)
     proc.send_signal(signal.SIGINT)
@@ -213,12 +212,7 @@ def test_ctrl_c_stops_cleanly_and_next_run_continues(home, tmp_path):
 
 
 def test_search_and_status_work_while_another_process_indexes(home, tmp_path):
-    folder = tmp_path / "many"
-    for i in range(30):
-        save_jpeg(folder / f"p{i:03d}.jpg", scene(SCENES[i % len(SCENES)], size=(1600, 1200), seed=i))
-    env = {**os.environ, "MEDIASEEK_HOME": str(home), "MEDIASEEK_PROVIDERS": "CPUExecutionProvider"}
-    proc = subprocess.Popen([*mediaseek_command(), "index", str(folder), "--batch-size", "2", "--workers", "1"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = start_indexer(home, tmp_path / "many", 30, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         wait_for_embeddings(home / "library.db", 2)
         found = json.loads(run_cli(home, "search", "anything", "--limit", "50", "--json", check=True).stdout)
