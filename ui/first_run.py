@@ -43,6 +43,14 @@ DOWNLOADS = ("MobileCLIP2-S0:dfndr2b", "ViT-B-32-256:datacomp_s34b_b86k", "ViT-B
              "MobileCLIP-S2:datacompdr", "ViT-B-16:datacomp_xl_s13b_b90k")
 
 
+def _form_page() -> tuple[QWidget, QFormLayout]:
+    """One page of the source choice: a form indented under its radio button."""
+    page = QWidget()
+    form = QFormLayout(page)
+    form.setContentsMargins(24, 4, 0, 0)
+    return page, form
+
+
 def _with_button(field: QWidget, label: str, on_click) -> QHBoxLayout:
     """A field stretched across the row with a (non-default) button after it."""
     row = QHBoxLayout()
@@ -113,9 +121,7 @@ class ModelSetupDialog(QDialog):
 
         self.pages = QStackedWidget()
         # checkpoint page
-        page = QWidget()
-        form = QFormLayout(page)
-        form.setContentsMargins(24, 4, 0, 0)
+        page, form = _form_page()
         self.arch = QComboBox()
         self.arch.setEditable(True)
         self.arch.addItems(ARCHITECTURES)
@@ -126,17 +132,13 @@ class ModelSetupDialog(QDialog):
         form.addRow("Checkpoint:", _with_button(self.checkpoint, "Browse…", self._browse_checkpoint))
         self.pages.addWidget(page)
         # onnx page
-        page = QWidget()
-        form = QFormLayout(page)
-        form.setContentsMargins(24, 4, 0, 0)
+        page, form = _form_page()
         self.onnx_dir = QLineEdit()
         self.onnx_dir.setPlaceholderText("folder with visual/ and textual/ subfolders")
         form.addRow("Folder:", _with_button(self.onnx_dir, "Browse…", self._browse_onnx))
         self.pages.addWidget(page)
         # download page
-        page = QWidget()
-        form = QFormLayout(page)
-        form.setContentsMargins(24, 4, 0, 0)
+        page, form = _form_page()
         self.spec = QComboBox()
         self.spec.setEditable(True)
         self.spec.addItems(DOWNLOADS)

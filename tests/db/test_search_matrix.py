@@ -96,6 +96,13 @@ def _planted(rng: np.random.Generator, query: np.ndarray, sims: np.ndarray) -> n
     return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)
 
 
+
+def loaded_matrix(reader: Database, model: int) -> SearchMatrix:
+    """A search matrix for ``model`` as a reading process sees it after its first refresh."""
+    matrix = SearchMatrix(reader, model, DIM)
+    matrix.refresh()
+    return matrix
+
 def test_ranking_matches_exact_float32_when_scores_are_distinct(lib: Library, reader: Database) -> None:
     rng = np.random.default_rng(1)
     dim = 512
@@ -121,8 +128,7 @@ def test_random_vectors_agree_with_brute_force(lib: Library, reader: Database) -
     model = lib.model()
     vectors = _normalised(rng, 2000)
     _, ids = lib.add(model, vectors)
-    matrix = SearchMatrix(reader, model, DIM)
-    matrix.refresh()
+    matrix = loaded_matrix(reader, model)
     overlaps = []
     for query in _normalised(rng, 10):
         hits = matrix.search(query, 10)
@@ -140,8 +146,7 @@ def test_k_larger_than_the_matrix_returns_everything_sorted(lib: Library, reader
     model = lib.model()
     vectors = _normalised(rng, 7)
     _, ids = lib.add(model, vectors)
-    matrix = SearchMatrix(reader, model, DIM)
-    matrix.refresh()
+    matrix = loaded_matrix(reader, model)
     hits = matrix.search(vectors[0], 100)
     assert len(hits) == 7
     assert sorted(hits.embedding_ids.tolist()) == ids.tolist()
@@ -186,8 +191,7 @@ def test_refresh_drops_rows_deleted_by_another_database(lib: Library, reader: Da
     model = lib.model()
     vectors = _normalised(rng, 100)
     media_ids, ids = lib.add(model, vectors)
-    matrix = SearchMatrix(reader, model, DIM)
-    matrix.refresh()
+    matrix = loaded_matrix(reader, model)
 
     lib.execute("DELETE FROM embeddings WHERE id = ?", (int(ids[0]),))  # direct delete
     lib.execute("DELETE FROM media WHERE id = ?", (int(media_ids[1]),))  # cascade from media
@@ -210,8 +214,7 @@ def test_delete_and_reinsert_between_refreshes(lib: Library, reader: Database) -
     model = lib.model()
     vectors = _normalised(rng, 20)
     media_ids, ids = lib.add(model, vectors)
-    matrix = SearchMatrix(reader, model, DIM)
-    matrix.refresh()
+    matrix = loaded_matrix(reader, model)
     replacement = _normalised(rng, 1)
     lib.execute("DELETE FROM embeddings WHERE media_id = ?", (int(media_ids[4]),))
     lib.execute(
@@ -233,8 +236,7 @@ def test_compaction_keeps_results_exact(lib: Library, reader: Database) -> None:
     query = _normalised(rng, 1)[0]
     vectors = _planted(rng, query, sims)
     media_ids, ids = lib.add(model, vectors)
-    matrix = SearchMatrix(reader, model, DIM)
-    matrix.refresh()
+    matrix = loaded_matrix(reader, model)
     doomed = media_ids[::3]  # a third of the rows: enough to trigger compaction
     lib.execute(f"DELETE FROM media WHERE id IN ({','.join(map(str, doomed))})")
     assert matrix.refresh() == len(doomed)
@@ -267,8 +269,7 @@ def test_masks_filter_by_kind_date_and_media(lib: Library, reader: Database) -> 
     kinds = ["video" if i % 4 == 0 else "photo" for i in range(n)]
     dates = [float(i) for i in range(n)]
     media_ids, ids = lib.add(model, vectors, kinds=kinds, dates=dates)
-    matrix = SearchMatrix(reader, model, DIM)
-    matrix.refresh()
+    matrix = loaded_matrix(reader, model)
     query = _normalised(rng, 1)[0]
     exact = vectors @ query
     is_video = np.array(kinds) == "video"
@@ -301,8 +302,7 @@ def test_a_stale_mask_is_rejected(lib: Library, reader: Database) -> None:
     rng = np.random.default_rng(11)
     model = lib.model()
     lib.add(model, _normalised(rng, 10))
-    matrix = SearchMatrix(reader, model, DIM)
-    matrix.refresh()
+    matrix = loaded_matrix(reader, model)
     mask = matrix.mask_for(kind="photo")
     lib.add(model, _normalised(rng, 5))
     matrix.refresh()
