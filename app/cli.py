@@ -289,16 +289,33 @@ def _print_results(results, as_json: bool) -> None:
         at = ""
         if r.timestamp is not None:
             at = f"  @ {_fmt_time(r.timestamp)}"
-        _out(f"{r.path}{at}  {r.score:.3f}")
+        # The other matching moments of a video, best first, as in --json (never the best again).
+        also = ", ".join(_fmt_time(m.timestamp) for m in r.other_moments)
+        _out(f"{r.path}{at}  {r.score:.3f}" + (f"  also @ {also}" if also else ""))
+
+
+def _hint_unindexed(lib) -> None:
+    """Say on stderr when the active model has no vectors for some files (results may be partial)."""
+    model = lib.models.active_name
+    count = lib.needs_indexing() if model else 0
+    if count:
+        sys.stderr.write(f"{_need_indexing(count, model)}\n")
+
+
+def _need_indexing(count: int, model: str | None) -> str:
+    files = "1 file needs" if count == 1 else f"{count} files need"
+    return f"{files} indexing with model {model} (run `{PROG} index`)"
 
 
 def cmd_search(lib, args) -> int:
     _print_results(lib.search(args.query, _filters(args)), args.json)
+    _hint_unindexed(lib)
     return 0
 
 
 def cmd_similar(lib, args) -> int:
     _print_results(lib.similar(args.query, _filters(args)), args.json)
+    _hint_unindexed(lib)
     return 0
 
 
@@ -312,7 +329,7 @@ def cmd_status(lib, args) -> int:
             "roots": [{"path": r.path, "files": r.files, "indexed": r.indexed, "failed": r.failed,
                        "pending": r.pending, "exists": r.exists} for r in st.roots],
             "photos": st.photos, "videos": st.videos, "indexed": st.indexed, "pending": st.pending,
-            "embeddings": st.embeddings,
+            "embeddings": st.embeddings, "needs_index": st.pending,
             "failed": [{"path": f.path, "reason": f.reason} for f in st.failed],
         }, ensure_ascii=True))
         return 0
@@ -322,6 +339,8 @@ def cmd_status(lib, args) -> int:
         _out(f"  searches use {st.serving_model} until '{PROG} index' has re-indexed with {st.active_model}")
     _out(f"files: {st.photos} photos, {st.videos} videos; {st.indexed} indexed, {st.pending} pending, "
          f"{len(st.failed)} failed")
+    if st.pending and st.active_model:
+        _out(_need_indexing(st.pending, st.active_model))
     if st.roots:
         _out("folders:")
         for r in st.roots:

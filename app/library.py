@@ -54,8 +54,16 @@ class SearchResult:
             "score": round(float(self.score), 6),
             "kind": self.kind,
             "timestamp": self.timestamp,
-            "moments": [{"timestamp": m.timestamp, "score": round(float(m.score), 6)} for m in self.moments],
+            "moments": [{"timestamp": m.timestamp, "score": round(float(m.score), 6)} for m in self.other_moments],
         }
+
+    @property
+    def other_moments(self) -> tuple[Moment, ...]:
+        """The matching moments besides the best one (``timestamp``), best first.
+
+        ``moments`` holds the best one too (the window's strip shows them all, in time order).
+        """
+        return tuple(m for m in self.moments if m.timestamp != self.timestamp)
 
 
 @dataclass(frozen=True)
@@ -210,9 +218,11 @@ class Library:
                 (rid, status): n for rid, status, n in session.execute(
                     select(Media.root_id, Media.status, func.count()).group_by(Media.root_id, Media.status))
             }
+            stale = self._unindexed(session, by_root=True)
         out = []
         for rid, path in rows:
             indexed, failed, pending = (counts.get((rid, s), 0) for s in ("indexed", "failed", "pending"))
+            indexed, pending = indexed - stale.get(rid, 0), pending + stale.get(rid, 0)
             out.append(RootInfo(rid, path, indexed + failed + pending, indexed, failed, pending, os.path.isdir(path)))
         return out
 
@@ -409,7 +419,10 @@ class Library:
             best_score, best_ts = moments[0]
             results.append(SearchResult(
                 path=row["path"], score=best_score, kind=row["kind"], timestamp=best_ts,
-                moments=tuple(Moment(ts, s) for s, ts in moments if ts is not None) if row["kind"] == "video" else (),
+                # The best moment always (it is the result); the others only if they match at all:
+                # above min_score (cut above) and above 0.
+                moments=tuple(Moment(ts, s) for i, (s, ts) in enumerate(moments)
+                              if ts is not None and (i == 0 or s > 0)) if row["kind"] == "video" else (),
                 media_id=media_id, date=row["date"], width=row["width"], height=row["height"],
             ))
             if len(results) >= limit:
@@ -445,7 +458,7 @@ class Library:
         """Number of files directly inside each folder that holds media (for a folder tree)."""
         counts: dict[str, int] = {}
         with self.db.session() as session:
-            for (path,) in session.execute(select(Media.path)):
+            for (path,) in session.execute(select(Media.path).where(Media.status != "failed")):
                 folder = os.path.dirname(path)
                 counts[folder] = counts.get(folder, 0) + 1
         return counts
@@ -454,8 +467,10 @@ class Library:
     def status(self) -> LibraryStatus:
         roots = self.roots()
         with self.db.session() as session:
-            kinds = dict(session.execute(select(Media.kind, func.count()).group_by(Media.kind)).all())
+            kinds = dict(session.execute(select(Media.kind, func.count()).where(Media.status != "failed")
+                                         .group_by(Media.kind)).all())
             statuses = dict(session.execute(select(Media.status, func.count()).group_by(Media.status)).all())
+            stale = self._unindexed(session)
             failed = [FailedFile(p, e or "unknown error") for p, e in session.execute(
                 select(Media.path, Media.error).where(Media.status == "failed").order_by(Media.path))]
             active = self.models.active_name
@@ -468,9 +483,30 @@ class Library:
             home=str(self.paths.data), roots=roots, active_model=active,
             serving_model=self.serving_model() if active else None,
             photos=kinds.get("photo", 0), videos=kinds.get("video", 0),
-            indexed=statuses.get("indexed", 0), pending=statuses.get("pending", 0),
+            indexed=statuses.get("indexed", 0) - stale, pending=statuses.get("pending", 0) + stale,
             failed=failed, embeddings=embeddings,
         )
+
+    def needs_indexing(self) -> int:
+        """Files the active model has no vector for yet: pending ones, and indexed ones whose
+        vectors are gone (a model removed and imported again, a switch of model)."""
+        with self.db.session() as session:
+            pending = session.execute(select(func.count()).select_from(Media)
+                                      .where(Media.status == "pending")).scalar_one()
+            return pending + self._unindexed(session)
+
+    def _unindexed(self, session, by_root: bool = False):
+        """Files marked indexed without a vector from the active model (a count, or per root)."""
+        active = self.models.active_name
+        if not active:
+            return {} if by_root else 0
+        has_vector = (select(Embedding.media_id).join(ModelRecord, Embedding.model_id == ModelRecord.id)
+                      .where(Embedding.media_id == Media.id, ModelRecord.name == active).exists())
+        where = (Media.status == "indexed") & ~has_vector
+        if by_root:
+            return dict(session.execute(select(Media.root_id, func.count()).where(where)
+                                        .group_by(Media.root_id)).all())
+        return session.execute(select(func.count()).select_from(Media).where(where)).scalar_one()
 
 
 def _merged_search(matrix: SearchMatrix, queries: np.ndarray, k: int,
