@@ -19,6 +19,8 @@ _DARK = 0.06
 # frame with noise). A flat saturated colour is kept: it is a picture of something (a wall, a
 # title card) and searchable by its colour.
 _FLAT = 0.03
+# Luma spread that makes any frame a picture, however dark.
+_DETAILED = 0.06
 _NEUTRAL = 0.12
 # A fade: the same layout scaled by a brightness factor this far below 1, to within this residual.
 _DIMMED_BELOW = 0.85
@@ -73,7 +75,12 @@ class Signature:
 
     @property
     def informative(self) -> bool:
-        """False for frames that show nothing: black or nearly, or flat grey/white."""
+        """False for frames that show nothing: black or nearly, or flat grey/white.
+
+        A dark frame with marked detail (fireworks, a title on black, a night street) counts.
+        """
+        if self.detail >= _DETAILED:
+            return True
         if self.brightness < _DARK:
             return False
         return self.detail >= _FLAT or self.colour >= _NEUTRAL

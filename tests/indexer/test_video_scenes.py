@@ -101,6 +101,10 @@ def test_signature_tells_empty_frames_and_fades():
     assert Signature.from_rgb(scene_array("red", (64, 64))).informative  # a flat colour is a picture
     for kind in ("black", "grey", "white"):
         assert not Signature.from_rgb(scene_array(kind, (64, 64))).informative, kind
+    night = np.zeros((64, 64, 3), np.uint8)
+    night[20:26, 10:50] = 230  # a bright title (or fireworks) on black
+    assert Signature.from_rgb(night).informative
+    assert not Signature.from_rgb(np.random.default_rng(0).integers(0, 12, (64, 64, 3), np.uint8)).informative
     half = Signature.from_rgb((photo * 0.5).astype(np.uint8))
     full = Signature.from_rgb(photo)
     assert half.dimmed_version_of(full) and not full.dimmed_version_of(half)
