@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import shutil
 import time
@@ -115,7 +116,8 @@ class ModelRegistry:
     def _install(self, target: Path, build: Callable[[Path], ModelManifest]) -> ModelManifest:
         """Run ``build(tmp_dir)`` and move the result into ``target`` atomically."""
         self.paths.models.mkdir(parents=True, exist_ok=True)
-        tmp = self.paths.models / f".{target.name}.partial-{int(time.time() * 1000)}"
+        # the pid lets a later install sweep what a killed one left (app.model_install.sweep)
+        tmp = self.paths.models / f".{target.name}.partial-{os.getpid()}-{int(time.time() * 1000)}"
         tmp.mkdir()
         try:
             manifest = build(tmp)
@@ -144,17 +146,38 @@ class ModelRegistry:
         return self._run_export(target, build)
 
     def install(self, spec: str, name: str | None = None,
-                progress: Callable[[str], None] | None = None) -> ModelManifest:
+                progress: Callable[[str], None] | None = None, *, on_download=None, force: bool = False,
+                cancel=None) -> ModelManifest:
+        """Install a catalogue entry (NAME), a hub repo (hf:OWNER/REPO[@REV]) or open_clip weights
+        (ARCH:PRETRAINED, exported locally); downloads go through ``app.hub``."""
+        from app import model_install
+
+        kwargs = {"force": force, "on_download": on_download, "cancel": cancel}
+        if spec.startswith("hf:"):
+            return model_install.install_hf(self, spec[3:], name, **kwargs)
         arch, sep, pretrained = spec.partition(":")
-        if not sep or not arch or not pretrained:
-            raise MediaseekError(f"expected ARCH:PRETRAINED (e.g. ViT-B-32-256:datacomp_s34b_b86k), got {spec!r}")
-        target = self._target(name or f"{arch}_{pretrained}")
+        if not sep:
+            return model_install.install_catalogue(self, spec, name, **kwargs)
+        if not arch or not pretrained:
+            raise MediaseekError(f"expected NAME, hf:OWNER/REPO or ARCH:PRETRAINED (e.g. ViT-B-32:openai), got {spec!r}")
+        target_name = check_name(name or f"{arch}_{pretrained}")
+        if force and (self.paths.models / target_name).exists():
+            self.remove(target_name)
+        target = self._target(target_name)
         from indexer import export
 
-        def build(tmp: Path) -> ModelManifest:
-            return export.export_pretrained(arch, pretrained, tmp, name=target.name, progress=progress)
+        try:
+            source = export.pretrained_source(arch, pretrained)
+        except export.ExportError as exc:
+            raise MediaseekError(str(exc)) from exc
+        staging, weights = model_install.download_pretrained_weights(self.paths.models, target.name, source,
+                                                                     **kwargs)
+        with staging:
+            def build(tmp: Path) -> ModelManifest:
+                return export.export_pretrained(arch, pretrained, tmp, name=target.name, progress=progress,
+                                                weights=weights)
 
-        return self._run_export(target, build)
+            return self._run_export(target, build)
 
     def _run_export(self, target: Path, build: Callable[[Path], ModelManifest]) -> ModelManifest:
         from indexer.export import ExportError
