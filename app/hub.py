@@ -237,7 +237,7 @@ def list_repo_files(repo: str, revision: str = "main", settings: Settings | None
     settings = settings or Settings()
     what = f"cannot list {repo}@{revision}"
     if is_offline():
-        raise OfflineError(f"{what}: offline mode (HF_HUB_OFFLINE is set)")
+        raise OfflineError(f"{what}: no network connection (offline mode: HF_HUB_OFFLINE is set)")
     base = f"{endpoint()}/api/models/{repo}"
     _check_reachable(base, settings.connect_s)
     info, _ = _get_json(f"{base}/revision/{urllib.parse.quote(revision, safe='')}", what, settings)
@@ -373,7 +373,7 @@ def _fetch(url: str, remote: RemoteFile, part: Path, meter: _Meter, cancel: thre
            settings: Settings, what: str) -> None:
     """Bring ``part`` to ``remote.size`` bytes, resuming and retrying while attempts make progress."""
     if is_offline():
-        raise OfflineError(f"{what}: offline mode (HF_HUB_OFFLINE is set)")
+        raise OfflineError(f"{what}: no network connection (offline mode: HF_HUB_OFFLINE is set)")
     have = part.stat().st_size if part.exists() else 0
     if have > remote.size:
         part.unlink()
@@ -441,7 +441,7 @@ def download_url(url: str, target: Path, *, sha256: str | None = None, size: int
     settings = settings or Settings()
     what = f"cannot download {url}"
     if is_offline():
-        raise OfflineError(f"{what}: offline mode (HF_HUB_OFFLINE is set)")
+        raise OfflineError(f"{what}: no network connection (offline mode: HF_HUB_OFFLINE is set)")
     _check_reachable(url, settings.connect_s)
     if not size:
         response, _, _ = _open(url, {"Range": "bytes=0-0"}, settings.stall_s, what)

@@ -161,6 +161,11 @@ class ModelRegistry:
         if not arch or not pretrained:
             raise MediaseekError(f"expected NAME, hf:OWNER/REPO or ARCH:PRETRAINED (e.g. ViT-B-32:openai), got {spec!r}")
         target_name = check_name(name or f"{arch}_{pretrained}")
+        from app import hub
+
+        if hub.is_offline():  # before torch is imported: fail in a moment, not seconds
+            raise hub.OfflineError(f"cannot download {spec}: no network connection (offline mode: "
+                                   "HF_HUB_OFFLINE is set)")
         if force and (self.paths.models / target_name).exists():
             self.remove(target_name)
         target = self._target(target_name)
