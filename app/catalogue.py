@@ -3,8 +3,9 @@
 Every figure says where it came from. ``size_mb`` is the download (the files the layout needs, as the hub's
 file listing shows them); ``None`` where it was not verified. Quality is the published ImageNet-1k zero-shot
 top-1 of the same weights. CPU speed (``images_per_s``, ``text_ms``) is measured here with
-``bench/bench_models.py`` on an export of the same architecture with random weights (speed depends on the
-graph, not the weights); ``None`` where not measured yet.
+``bench/bench_models.py`` (2 CPU cores, batch 16, best of 3 rounds) on our own export of the same
+architecture with random weights (speed depends on the graph, not the weights; a published export of the
+same architecture may differ somewhat); ``None`` where not measured yet.
 
 Tests point the catalogue at fake repos with ``MEDIASEEK_CATALOGUE=/path/to/entries.json`` (a JSON list of
 entries with the same fields); the built-in entries stay the real ones.
@@ -51,21 +52,23 @@ _HF_TREE = "the hub's file listing (huggingface.co/{repo}/tree/main)"
 
 BUILTIN: tuple[CatalogueEntry, ...] = (
     CatalogueEntry(
-        name="mobileclip-s2", repo="Xenova/mobileclip_s2", layout=TRANSFORMERS_JS, arch="MobileCLIP-S2",
-        languages="English", licence="apple-amlr (Apple ML research licence; the hub says 'other')",
-        quality="ImageNet-1k zero-shot 74.4% (Apple MobileCLIP model card, apple/MobileCLIP-S2-OpenCLIP)",
-        size_mb=399, size_source="onnx/vision_model.onnx 143 MB + onnx/text_model.onnx 254 MB + tokenizer ~2 MB, "
-        + _HF_TREE.format(repo="Xenova/mobileclip_s2"),
-        recommended=True,
-        note="best quality per CPU second among published ONNX exports; read the licence before commercial use",
-    ),
-    CatalogueEntry(
         name="mobileclip-s1", repo="Xenova/mobileclip_s1", layout=TRANSFORMERS_JS, arch="MobileCLIP-S1",
         languages="English", licence="apple-amlr (Apple ML research licence; the hub says 'other')",
         quality="ImageNet-1k zero-shot 72.6% (Apple MobileCLIP model card)",
         size_mb=342, size_source="onnx/vision_model.onnx 86 MB + onnx/text_model.onnx 254 MB + tokenizer ~2 MB, "
         + _HF_TREE.format(repo="Xenova/mobileclip_s1"),
-        note="the fastest image encoder here: for weak machines",
+        images_per_s=18.7, text_ms=42.2, recommended=True,
+        note="recommended: the fastest here with >= 70% ImageNet zero-shot (the design's default-model rule); "
+             "good on weak machines; read the licence before commercial use",
+    ),
+    CatalogueEntry(
+        name="mobileclip-s2", repo="Xenova/mobileclip_s2", layout=TRANSFORMERS_JS, arch="MobileCLIP-S2",
+        languages="English", licence="apple-amlr (Apple ML research licence; the hub says 'other')",
+        quality="ImageNet-1k zero-shot 74.4% (Apple MobileCLIP model card, apple/MobileCLIP-S2-OpenCLIP)",
+        size_mb=399, size_source="onnx/vision_model.onnx 143 MB + onnx/text_model.onnx 254 MB + tokenizer ~2 MB, "
+        + _HF_TREE.format(repo="Xenova/mobileclip_s2"),
+        images_per_s=13.3, text_ms=43.7,
+        note="a little better than mobileclip-s1, 30% slower to index; read the licence before commercial use",
     ),
     CatalogueEntry(
         name="vit-b-32-openai", repo="immich-app/ViT-B-32__openai", layout=IMMICH, arch="ViT-B-32",

@@ -100,6 +100,7 @@ class ModelRegistry:
     def remove(self, name: str) -> None:
         model_dir = self.dir_of(name)
         shutil.rmtree(model_dir)
+        shutil.rmtree(self.paths.models / f".download-{name}", ignore_errors=True)  # a resumable download
         config = self._config()
         if config.active_model == name:
             remaining = self.names()

@@ -242,11 +242,10 @@ class ModelSetupDialog(QDialog):
                                    if ":" in spec and not spec.startswith("hf:") else "")
             return
         size = f"{entry.size_mb:,.0f} MB download" if entry.size_mb else "download size unknown"
-        parts = [f"<b>{_escape(entry.name)}</b>{' (recommended)' if entry.recommended else ''}: {size}",
-                 _escape(entry.languages), _escape(entry.quality)]
-        estimate = index_time_estimate(entry.images_per_s)
-        parts.append(estimate or "indexing speed not measured yet")
-        self.spec_info.setText(" · ".join(parts))
+        lines = [f"<b>{_escape(entry.name)}</b>{' (recommended)' if entry.recommended else ''}: {size}, "
+                 f"{_escape(entry.languages)}", _escape(entry.quality),
+                 index_time_estimate(entry.images_per_s) or "indexing speed on this computer: not measured yet"]
+        self.spec_info.setText("<br>".join(lines))
 
     # -- running ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -281,6 +280,7 @@ class ModelSetupDialog(QDialog):
             widget.setEnabled(not running)
         self.cancel_button.setText("Stop" if running else "Cancel")
         self.cancel_button.setEnabled(True)
+        self.adjustSize()  # room for the progress bar and status line
 
     def _read_stderr(self) -> None:
         if self.process is None:
