@@ -22,7 +22,6 @@ import re
 import shutil
 import uuid
 import warnings
-import zipfile
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlparse
@@ -234,7 +233,7 @@ def _read_checkpoint(path: Path) -> dict[str, torch.Tensor]:
                     "refusing to unpickle it (weights-only load)"
                 ) from exc
             raise ExportError(f"{path.name} is not a PyTorch checkpoint") from exc
-        except (RuntimeError, EOFError, ValueError, zipfile.BadZipFile, OSError) as exc:
+        except Exception as exc:  # junk bytes make the unpickler raise almost anything (KeyError, ...)
             raise ExportError(f"{path.name} is not a PyTorch checkpoint ({_first_line(exc)})") from exc
 
     if isinstance(obj, torch.jit.ScriptModule):  # OpenAI's original .pt releases are TorchScript archives
@@ -354,18 +353,11 @@ def export_pretrained(
         raise ExportError(f"the weights of {what} are not on this machine: 'mediaseek models install {what}' "
                           "downloads them")
     _say(progress, f"reading the weights of {what}")
-    source_arg = str(cached)
-    try:
-        model = _create_model(
-            arch_name,
-            pretrained=source_arg,
-            force_quick_gelu=quick_gelu,
-            cache_dir=str(cache_dir) if cache_dir else None,
-        )
-    except ExportError:
-        raise
-    except Exception as exc:
-        raise ExportError(f"cannot download {what}: {_first_line(exc)}") from exc
+    # the same checked reader as a local checkpoint: a bad file is one plain line, not open_clip's error
+    state = _read_checkpoint(cached)
+    model = _create_model(arch_name, pretrained=None, force_quick_gelu=quick_gelu)
+    _apply_state_dict(model, state, arch_name, cached)
+    del state
     return export_model(
         model,
         arch=arch_name,

@@ -219,3 +219,17 @@ def test_downloader_reports_progress_events(fakehub, tmp_path):
     assert downloads and all(e.total == sum(f.size for f in wanted) for e in events)
     assert [e.done for e in downloads] == sorted(e.done for e in downloads)
     assert events[-1].phase == "done" and events[-1].done == events[-1].total
+
+
+def test_open_clip_weights_come_through_the_same_downloader(bare, fakehub):
+    """ARCH:PRETRAINED fetches the file open_clip names (here only the .bin exists) via app/hub.py, then
+    exports it locally; a file that is no checkpoint fails in one line and leaves nothing behind."""
+    fakehub.add_repo("laion/CLIP-ViT-B-32-laion2B-s34B-b79K", {"open_clip_pytorch_model.bin": b"junk" * 5000,
+                                                              "README.md": b"x"})
+    result = run_cli(bare, "models", "install", "ViT-B-32:laion2b_s34b_b79k", timeout=240)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    line = result.stderr.strip().splitlines()[-1]  # after the export's progress lines
+    assert line.startswith("mediaseek: ") and "open_clip_pytorch_model.bin is not a PyTorch checkpoint" in line
+    assert fakehub.requests_for("open_clip_pytorch_model.bin")
+    assert not fakehub.requests_for("open_clip_model.safetensors")  # the listing said it is absent: no 404 tried
+    assert installed(bare) == [] and leftovers(bare) == []
