@@ -319,6 +319,12 @@ class _Meter:
             eta = (self.total - self.done) / self.rate if self.rate > 0 else None
             self.on_progress(DownloadProgress("download", file, self.done, self.total, self.rate, eta))
 
+    def credit(self, count: int, file: str) -> None:
+        """Bytes that were not received now (a resumed or cached file, or a restart): no effect on the rate."""
+        self.done += count
+        self._last_done += count
+        self.add(0, file, force=True)
+
     def phase(self, phase: str, file: str) -> None:
         if self.on_progress:
             self.on_progress(DownloadProgress(phase, file, self.done, self.total, self.rate, None))
@@ -349,7 +355,7 @@ def download_files(repo_files: RepoFiles, wanted: Iterable[RemoteFile], dest: Pa
             meter.phase("verify", remote.path)
             problem = verify(target, remote, pins.get(remote.path))
             if problem is None:
-                meter.add(remote.size, remote.path, force=True)
+                meter.credit(remote.size, remote.path)
                 out.append(target)
                 continue
             log.warning("cached %s is corrupt (%s); downloading it again", remote.path, problem)
@@ -378,7 +384,7 @@ def _fetch(url: str, remote: RemoteFile, part: Path, meter: _Meter, cancel: thre
     if have > remote.size:
         part.unlink()
         have = 0
-    meter.add(have, remote.path, force=True)
+    meter.credit(have, remote.path)
     best, idle_attempts, last_error = have, 0, ""
     while have < remote.size or remote.size == 0:
         if cancel is not None and cancel.is_set():
@@ -388,7 +394,7 @@ def _fetch(url: str, remote: RemoteFile, part: Path, meter: _Meter, cancel: thre
             response, final_url, first = _open(url, headers, settings.stall_s, what)
             if response is None:  # 416: what we hold is already complete or bogus
                 part.unlink(missing_ok=True)
-                meter.add(-have, remote.path)
+                meter.credit(-have, remote.path)
                 have = 0
                 raise HubError(f"{what}: the server refused the resume request")
             with response:
@@ -397,7 +403,7 @@ def _fetch(url: str, remote: RemoteFile, part: Path, meter: _Meter, cancel: thre
                               final_url, first.get("X-Linked-Etag"), first.get("X-Linked-Size"))
                 if have and response.status != 206:  # Range ignored: start over
                     log.info("%s: server ignored the resume request; starting the file again", remote.path)
-                    meter.add(-have, remote.path)
+                    meter.credit(-have, remote.path)
                     have = 0
                 mode = "ab" if have else "wb"
                 with open(part, mode) as fh:

@@ -88,3 +88,34 @@ def test_download_bar_draws_bytes_rate_eta_and_json_lines():
     silent = io.StringIO()
     DownloadBar(silent)(DownloadProgress("download", "a", 1, 2, 3.0, None))
     assert silent.getvalue() == ""
+
+
+def test_proxy_environment_decides_where_requests_go(monkeypatch):
+    from app import hub
+
+    for key in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy",
+                "no_proxy"):
+        monkeypatch.delenv(key, raising=False)
+    assert hub._route_host("https://huggingface.co/api/models/a/b") == ("huggingface.co", 443)
+    monkeypatch.setenv("ALL_PROXY", "http://proxy.example:8080")
+    assert hub._route_host("https://huggingface.co/api/models/a/b") == ("proxy.example", 8080)
+    monkeypatch.setenv("HTTPS_PROXY", "http://tls-proxy.example:3128")
+    assert hub._route_host("https://huggingface.co/x") == ("tls-proxy.example", 3128)
+    assert hub._route_host("http://mirror.example/x") == ("proxy.example", 8080)
+    monkeypatch.setenv("NO_PROXY", "mirror.example,huggingface.co")
+    assert hub._route_host("https://huggingface.co/x") == ("huggingface.co", 443)
+    assert hub._route_host("http://mirror.example:8000/x") == ("mirror.example", 8000)
+    monkeypatch.delenv("HTTPS_PROXY")
+    monkeypatch.setenv("ALL_PROXY", "socks5://127.0.0.1:1080")
+    with pytest.raises(HubError, match="SOCKS proxies are not supported"):
+        hub._route_host("https://example.org/x")
+
+
+def test_endpoint_and_offline_come_from_the_environment(monkeypatch):
+    from app import hub
+
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9/")
+    assert hub.endpoint() == "http://127.0.0.1:9"
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(hub.OfflineError, match="HF_HUB_OFFLINE"):
+        hub.list_repo_files("a/b")
