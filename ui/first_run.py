@@ -379,6 +379,13 @@ class ModelSetupDialog(QDialog):
                 self.process.terminate()
         else:
             self.process.terminate()
+        if getattr(self.parent(), "_closing", False):
+            # the window is closing: wait here, or Qt would kill the child before it cleaned up
+            process = self.process
+            if not process.waitForFinished(STOP_GRACE_MS):
+                process.kill()
+                process.waitForFinished(3000)
+            return
         self._stop_timer.start(STOP_GRACE_MS)
 
     def _kill_child(self) -> None:

@@ -95,3 +95,19 @@ def test_download_shows_progress_and_stop_leaves_nothing_then_installs(qtbot, ma
     assert dialog.result() == dialog.DialogCode.Accepted, dialog.last_error
     assert window.library.models.active_name == TINY_ENTRY
     assert leftovers(bare_paths.data) == []
+
+
+def test_closing_the_window_mid_download_leaves_nothing(qtbot, make_window, bare_paths, fakehub, monkeypatch):
+    from tests.fakehub import Fault, leftovers
+
+    monkeypatch.setenv("MEDIASEEK_HUB_STALL_S", "60")
+    fakehub.faults["visual/model.onnx"] = Fault("stall", at=1_000_000)
+    window = make_window(on=bare_paths)
+    qtbot.waitUntil(lambda: window.model_dialog is not None and window.model_dialog.isVisible(), timeout=5000)
+    dialog = window.model_dialog
+    dialog.start_button.click()
+    qtbot.waitUntil(lambda: fakehub.sent.get("visual/model.onnx", 0) >= 1_000_000, timeout=60_000)
+    process = dialog.process
+    window.close()
+    assert process.state() == process.ProcessState.NotRunning
+    assert leftovers(bare_paths.data) == []
