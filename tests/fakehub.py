@@ -212,7 +212,6 @@ class FakeHub:
 
 # --------------------------------------------------------------------------- fixtures (import into a test module)
 
-import os  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
@@ -267,4 +266,4 @@ def leftovers(home: Path) -> list[str]:
     return sorted(p.name for p in models.iterdir() if p.name.startswith(".")) if models.is_dir() else []
 
 
-__all__ = ["FakeHub", "Fault", "fakehub", "tiny_immich_files", "leftovers", "TINY_REPO", "TINY_ENTRY", "os"]
+__all__ = ["FakeHub", "Fault", "fakehub", "tiny_immich_files", "leftovers", "TINY_REPO", "TINY_ENTRY"]

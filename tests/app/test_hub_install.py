@@ -233,3 +233,20 @@ def test_open_clip_weights_come_through_the_same_downloader(bare, fakehub):
     assert fakehub.requests_for("open_clip_pytorch_model.bin")
     assert not fakehub.requests_for("open_clip_model.safetensors")  # the listing said it is absent: no 404 tried
     assert installed(bare) == [] and leftovers(bare) == []
+
+
+def test_plain_url_download_resumes_and_checks_sha256(fakehub, tmp_path):
+    import hashlib
+
+    from app import hub
+
+    data = fakehub.repos[TINY_REPO].files["visual/model.onnx"]
+    sha = hashlib.sha256(data).hexdigest()
+    url = f"{fakehub.url}/cdn/{sha}?repo={TINY_REPO}&path=visual/model.onnx"
+    fakehub.faults["visual/model.onnx"] = Fault("drop", at=300_000, times=1)
+    target = hub.download_url(url, tmp_path / "weights.bin", sha256=sha)
+    assert target.read_bytes() == data and not (tmp_path / "weights.bin.part").exists()
+    fakehub.faults["visual/model.onnx"] = Fault("flip")
+    with pytest.raises(hub.IntegrityError, match="damaged"):
+        hub.download_url(url, tmp_path / "other.bin", sha256=sha)
+    assert not list(tmp_path.glob("other.bin*"))
