@@ -145,7 +145,7 @@ def _route_host(url: str) -> tuple[str, int]:
     return host, parsed.port or (443 if parsed.scheme == "https" else 80)
 
 
-def _check_reachable(url: str, timeout: float) -> None:
+def _check_reachable(url: str, timeout: float, what: str) -> None:
     """Resolve the host the request goes to within ``timeout`` (name lookups ignore socket timeouts)."""
     host, port = _route_host(url)
     outcome: dict[str, str] = {}
@@ -162,7 +162,7 @@ def _check_reachable(url: str, timeout: float) -> None:
     thread.join(timeout)
     if "ok" not in outcome:
         reason = outcome.get("error", f"no answer within {timeout:g} s")
-        raise OfflineError(f"no network connection ({host}: {reason})")
+        raise OfflineError(f"{what}: no network connection ({host}: {reason})")
 
 
 def _auth_headers(url: str) -> dict[str, str]:
@@ -206,8 +206,9 @@ def _open(url: str, headers: dict[str, str], timeout: float, what: str):
                 return None, url, exc.headers
             raise HubError(f"{what}: the server answered HTTP {exc.code} {exc.reason}") from None
         except (urllib.error.URLError, OSError) as exc:
-            raise OfflineError(f"{what}: no network connection ({urllib.parse.urlparse(url).hostname}: "
-                               f"{_network_reason(exc)})") from None
+            host = _route_host(url)[0]
+            label = host if host == urllib.parse.urlparse(url).hostname else f"proxy {host}"
+            raise OfflineError(f"{what}: no network connection ({label}: {_network_reason(exc)})") from None
     raise HubError(f"{what}: too many redirects")
 
 
@@ -239,7 +240,7 @@ def list_repo_files(repo: str, revision: str = "main", settings: Settings | None
     if is_offline():
         raise OfflineError(f"{what}: no network connection (offline mode: HF_HUB_OFFLINE is set)")
     base = f"{endpoint()}/api/models/{repo}"
-    _check_reachable(base, settings.connect_s)
+    _check_reachable(base, settings.connect_s, what)
     info, _ = _get_json(f"{base}/revision/{urllib.parse.quote(revision, safe='')}", what, settings)
     commit = str(info.get("sha") or revision) if isinstance(info, dict) else revision
     files: list[RemoteFile] = []
@@ -448,7 +449,7 @@ def download_url(url: str, target: Path, *, sha256: str | None = None, size: int
     what = f"cannot download {url}"
     if is_offline():
         raise OfflineError(f"{what}: no network connection (offline mode: HF_HUB_OFFLINE is set)")
-    _check_reachable(url, settings.connect_s)
+    _check_reachable(url, settings.connect_s, what)
     if not size:
         response, _, _ = _open(url, {"Range": "bytes=0-0"}, settings.stall_s, what)
         if response is None:
