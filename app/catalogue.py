@@ -50,6 +50,8 @@ class CatalogueEntry:
 
 _HF_TREE = "the hub's file listing (huggingface.co/{repo}/tree/main)"
 
+# Not listed: immich-app/XLM-Roberta-Large-Vit-B-16Plus and the other M-CLIP exports keep the text tower's
+# weights in external files (e.g. textual/onnx__MatMul_2679), which the layout adapters refuse.
 BUILTIN: tuple[CatalogueEntry, ...] = (
     CatalogueEntry(
         name="mobileclip-s1", repo="Xenova/mobileclip_s1", layout=TRANSFORMERS_JS, arch="MobileCLIP-S1",
@@ -92,15 +94,6 @@ BUILTIN: tuple[CatalogueEntry, ...] = (
         quality="not verified here (see the NLLB-CLIP paper, Visheratin 2023)",
         size_mb=None, size_source="not verified",
         note="for libraries searched in many languages; NLLB tokenizer (tokenizer.json)",
-    ),
-    CatalogueEntry(
-        name="xlm-roberta-large-b16plus", repo="immich-app/XLM-Roberta-Large-Vit-B-16Plus", layout=IMMICH,
-        arch="ViT-B-16-plus-240", languages="multilingual (M-CLIP, 48 languages in training)",
-        licence="MIT (M-CLIP; NOT verified here)",
-        quality="not verified here (M-CLIP README reports multilingual retrieval, not ImageNet)",
-        size_mb=None, size_source="visual/model.onnx 469 MB (hub listing); the text tower's external weight "
-        "files were not summed",
-        note="multilingual M-CLIP; large XLM-R text tower (slow queries); text weights in external files",
     ),
 )
 

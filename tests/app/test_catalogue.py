@@ -55,7 +55,7 @@ def test_builtin_catalogue_is_complete_and_honest(monkeypatch):
     for e in entries:
         assert e.layout in (catalogue.IMMICH, catalogue.TRANSFORMERS_JS) and "/" in e.repo
         assert e.quality and e.licence and e.size_source
-        assert (e.size_mb is None) == e.size_source.startswith(("not verified", "visual/model.onnx 469"))
+        assert (e.size_mb is None) == e.size_source.startswith("not verified")
     with pytest.raises(MediaseekError, match="no catalogue model named 'nope'"):
         catalogue.find("nope")
 
