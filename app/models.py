@@ -167,9 +167,9 @@ class ModelRegistry:
         if hub.is_offline():  # before torch is imported: fail in a moment, not seconds
             raise hub.OfflineError(f"cannot download {spec}: no network connection (offline mode: "
                                    "HF_HUB_OFFLINE is set)")
-        if force and (self.paths.models / target_name).exists():
-            self.remove(target_name)
-        target = self._target(target_name)
+        target = self.paths.models / target_name
+        if not (force and target.exists()):
+            self._target(target_name)  # refuses a taken name
         from indexer import export
 
         try:
@@ -179,6 +179,9 @@ class ModelRegistry:
         staging, weights = model_install.download_pretrained_weights(self.paths.models, target.name, source,
                                                                      **kwargs)
         with staging:
+            if force and target.exists():  # replaced only once the new weights are here
+                self.remove(target_name)
+
             def build(tmp: Path) -> ModelManifest:
                 return export.export_pretrained(arch, pretrained, tmp, name=target.name, progress=progress,
                                                 weights=weights)
