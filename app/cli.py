@@ -72,9 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
     use.add_argument("name")
     rm = msub.add_parser("remove", help="delete model NAME and its vectors")
     rm.add_argument("name")
-    inst = msub.add_parser("install", help="download ARCH:PRETRAINED via open_clip (online), export, activate")
-    inst.add_argument("spec", metavar="ARCH:PRETRAINED")
+    msub.add_parser("available", help="the catalogue of ready ONNX models").add_argument("--json", action="store_true")
+    inst = msub.add_parser("install", help="download a catalogue model NAME, a hub repo hf:OWNER/REPO[@REV], "
+                           "or ARCH:PRETRAINED (exported locally), and activate it")
+    inst.add_argument("spec", metavar="NAME|hf:OWNER/REPO[@REV]|ARCH:PRETRAINED")
     inst.add_argument("--name")
+    inst.add_argument("--force", action="store_true", help="download every file again")
+    inst.add_argument("--progress", choices=("bar", "json"), default="bar", help=argparse.SUPPRESS)
     imp = msub.add_parser("import", help="export a local open_clip checkpoint (offline) and activate it")
     imp.add_argument("--arch", required=True, help="open_clip architecture name, or a model config .json")
     imp.add_argument("--checkpoint", required=True, type=Path)
@@ -177,7 +181,12 @@ def cmd_models(lib, args) -> int:
 
     action = args.models_command
     if action is None:
-        raise UsageError(f"{PROG} models: choose an action: list, use, remove, install, import, import-onnx")
+        raise UsageError(f"{PROG} models: choose an action: list, available, use, remove, install, import, "
+                         "import-onnx")
+    if action == "available":
+        from app.model_cli import print_available
+
+        return print_available(args.json)
     if action == "list":
         infos = lib.models.list(verify=True)
         if not infos:
@@ -207,7 +216,11 @@ def cmd_models(lib, args) -> int:
         manifest = lib.models.import_checkpoint(args.arch, args.checkpoint, name=args.name,
                                                 pretrained_tag=args.pretrained_tag, progress=progress)
     elif action == "install":
-        manifest = lib.models.install(args.spec, name=args.name, progress=progress)
+        from app.model_cli import DownloadBar, interrupt_on_sigterm
+
+        with interrupt_on_sigterm():
+            manifest = lib.models.install(args.spec, name=args.name, progress=progress, force=args.force,
+                                          on_download=DownloadBar(json_lines=args.progress == "json"))
     elif action == "import-onnx":
         manifest = lib.models.import_onnx(args.dir, name=args.name)
     else:  # pragma: no cover - argparse restricts choices

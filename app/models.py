@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import shutil
 import time
@@ -99,6 +100,7 @@ class ModelRegistry:
     def remove(self, name: str) -> None:
         model_dir = self.dir_of(name)
         shutil.rmtree(model_dir)
+        shutil.rmtree(self.paths.models / f".download-{name}", ignore_errors=True)  # a resumable download
         config = self._config()
         if config.active_model == name:
             remaining = self.names()
@@ -115,7 +117,8 @@ class ModelRegistry:
     def _install(self, target: Path, build: Callable[[Path], ModelManifest]) -> ModelManifest:
         """Run ``build(tmp_dir)`` and move the result into ``target`` atomically."""
         self.paths.models.mkdir(parents=True, exist_ok=True)
-        tmp = self.paths.models / f".{target.name}.partial-{int(time.time() * 1000)}"
+        # the pid lets a later install sweep what a killed one left (app.model_install.sweep)
+        tmp = self.paths.models / f".{target.name}.partial-{os.getpid()}-{int(time.time() * 1000)}"
         tmp.mkdir()
         try:
             manifest = build(tmp)
@@ -144,17 +147,46 @@ class ModelRegistry:
         return self._run_export(target, build)
 
     def install(self, spec: str, name: str | None = None,
-                progress: Callable[[str], None] | None = None) -> ModelManifest:
+                progress: Callable[[str], None] | None = None, *, on_download=None, force: bool = False,
+                cancel=None) -> ModelManifest:
+        """Install a catalogue entry (NAME), a hub repo (hf:OWNER/REPO[@REV]) or open_clip weights
+        (ARCH:PRETRAINED, exported locally); downloads go through ``app.hub``."""
+        from app import model_install
+
+        kwargs = {"force": force, "on_download": on_download, "cancel": cancel}
+        if spec.startswith("hf:"):
+            return model_install.install_hf(self, spec[3:], name, **kwargs)
         arch, sep, pretrained = spec.partition(":")
-        if not sep or not arch or not pretrained:
-            raise MediaseekError(f"expected ARCH:PRETRAINED (e.g. ViT-B-32-256:datacomp_s34b_b86k), got {spec!r}")
-        target = self._target(name or f"{arch}_{pretrained}")
+        if not sep:
+            return model_install.install_catalogue(self, spec, name, **kwargs)
+        if not arch or not pretrained:
+            raise MediaseekError(f"expected NAME, hf:OWNER/REPO or ARCH:PRETRAINED (e.g. ViT-B-32:openai), got {spec!r}")
+        target_name = check_name(name or f"{arch}_{pretrained}")
+        from app import hub
+
+        if hub.is_offline():  # before torch is imported: fail in a moment, not seconds
+            raise hub.OfflineError(f"cannot download {spec}: no network connection (offline mode: "
+                                   "HF_HUB_OFFLINE is set)")
+        target = self.paths.models / target_name
+        if not (force and target.exists()):
+            self._target(target_name)  # refuses a taken name
         from indexer import export
 
-        def build(tmp: Path) -> ModelManifest:
-            return export.export_pretrained(arch, pretrained, tmp, name=target.name, progress=progress)
+        try:
+            source = export.pretrained_source(arch, pretrained)
+        except export.ExportError as exc:
+            raise MediaseekError(str(exc)) from exc
+        staging, weights = model_install.download_pretrained_weights(self.paths.models, target.name, source,
+                                                                     **kwargs)
+        with staging:
+            if force and target.exists():  # replaced only once the new weights are here
+                self.remove(target_name)
 
-        return self._run_export(target, build)
+            def build(tmp: Path) -> ModelManifest:
+                return export.export_pretrained(arch, pretrained, tmp, name=target.name, progress=progress,
+                                                weights=weights)
+
+            return self._run_export(target, build)
 
     def _run_export(self, target: Path, build: Callable[[Path], ModelManifest]) -> ModelManifest:
         from indexer.export import ExportError
