@@ -118,7 +118,8 @@ class TextReader:
         self._engine = None
         self._lock = threading.Lock()
 
-    def _load(self):
+    def load(self):
+        """Load the models now (else on the first read). Raises TextReadError."""
         if self._engine is None:
             try:
                 from rapidocr import RapidOCR
@@ -162,7 +163,7 @@ class TextReader:
         return self.read_array(self.decode(path))
 
     def read_array(self, bgr: np.ndarray) -> list[TextLine]:
-        engine = self._load()
+        engine = self.load()
         h, w = bgr.shape[:2]
         if h < 8 or w < 8:
             return []
