@@ -32,11 +32,12 @@ log = logging.getLogger(__name__)
 
 # Longest side, in pixels, of the picture handed to the detector. Signs, receipts and screenshots
 # stay legible at this size on camera photos, and detection cost grows with the pixel count.
-DET_SIDE = 768
+DET_SIDE = 800
 
 # -- noise rules (see keep_line) --------------------------------------------------------------
 MIN_SCORE = 0.6  # recogniser confidence below this is dropped outright
-SHORT_SCORE = 0.8  # lines of 2-3 letters/digits need at least this
+SHORT_SCORE = 0.85  # lines of 3 letters/digits need at least this
+PAIR_SCORE = 0.95  # ... and of 2 (a "11" at 0.92 came out of a flower photo)
 SINGLE_SCORE = 0.95  # a lone character needs this AND a large box (a big letter on a sign)
 SINGLE_MIN_HEIGHT = 0.06  # ... box height as a fraction of the picture's shorter side
 MIN_HEIGHT = 0.008  # boxes thinner than this (fraction of the shorter side) are texture, not text
@@ -86,7 +87,7 @@ def keep_line(text: str, score: float, box_height: float) -> bool:
     * one letter/digit: kept only with confidence ≥ ``SINGLE_SCORE`` and a box at least
       ``SINGLE_MIN_HEIGHT`` tall (a large character on a sign), and never a lone CJK glyph
       (too often a false positive on foliage, brick and fabric);
-    * two or three: confidence ≥ ``SHORT_SCORE``;
+    * two: confidence ≥ ``PAIR_SCORE``; three: ≥ ``SHORT_SCORE``;
     * longer: kept.
     """
     n = _significant(text)
@@ -96,7 +97,9 @@ def keep_line(text: str, score: float, box_height: float) -> bool:
         if any(_is_cjk(ch) for ch in text):
             return False
         return score >= SINGLE_SCORE and box_height >= SINGLE_MIN_HEIGHT
-    if n <= 3:
+    if n == 2:
+        return score >= PAIR_SCORE
+    if n == 3:
         return score >= SHORT_SCORE
     return True
 
