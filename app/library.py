@@ -307,6 +307,8 @@ class Library:
         """The text pass (after the embedding pass, so search is usable first)."""
         from indexer.ocr_pass import TextPass
 
+        if self._clip is not None:  # the image tower's memory goes to the OCR engines (1.2 GB budget)
+            self._clip.image.release()
         text_pass = TextPass(self.db, on_progress=on_progress, cancel=cancel, pause=pause)
         text_pass.run(text_pass.pending_jobs(), report)
 

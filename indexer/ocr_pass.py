@@ -6,7 +6,7 @@ and a photo is read again only when its media row's size or mtime changed since 
 to them). A photo that cannot be read gets a row with the reason in ``error``, is counted in
 ``IndexReport.text_failed``, and is not retried until it changes; nothing stops the run.
 
-Decoding runs one photo ahead on a helper thread, so the decoder and the OCR engine overlap.
+Photos are decoded and read on a small pool of threads (two by default), each with its own engine.
 """
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ import collections
 import json
 import logging
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-import numpy as np
 from sqlalchemy import delete, func, insert, or_, select
 
 from db import Database, Media, MediaText
@@ -69,25 +69,42 @@ def pending_text_count(db: Database) -> int:
 
 
 class TextPass:
+    """Reads photos on ``workers`` threads, each with its own single-threaded OCR engine.
+
+    Two photos in flight on one thread each use two cores better than one photo on two threads
+    (detection's pre/post-processing and decoding are serial), and the count stays bounded.
+    """
+
     def __init__(
         self,
         db: Database,
         reader: TextReader | None = None,
         *,
+        workers: int | None = None,
         batch_size: int = 8,
         on_progress: Callable[[IndexProgress], None] | None = None,
         cancel: threading.Event | None = None,
         pause: threading.Event | None = None,
     ) -> None:
         self.db = db
-        self.reader = reader or TextReader()
+        self.workers = max(1, workers or min(2, os.cpu_count() or 1))
         self.batch_size = max(1, batch_size)
         self.on_progress = on_progress or (lambda event: None)
         self.cancel = cancel or threading.Event()
         self.pause = pause or threading.Event()
+        self._readers: queue.SimpleQueue[TextReader] = queue.SimpleQueue()
+        self._readers.put(reader or TextReader(threads=1))
 
     def pending_jobs(self) -> list[TextJob]:
         return pending_text_jobs(self.db)
+
+    def load(self) -> None:
+        """Load the first engine's models now. Raises TextReadError."""
+        reader = self._readers.get()
+        try:
+            reader.load()
+        finally:
+            self._readers.put(reader)
 
     def run(self, jobs: list[TextJob], report: IndexReport | None = None) -> IndexReport:
         report = report or IndexReport()
@@ -97,22 +114,22 @@ class TextPass:
         if not jobs:
             return report
         try:
-            self.reader.load()
+            self.load()
         except TextReadError as exc:  # a broken install: say so, record nothing, retry next run
             log.warning("text pass skipped: %s", exc.reason)
             report.errors.append(("text reading", exc.reason))
             return report
         done = 0
         batch: list[_Read] = []
-        ahead: collections.deque[Future[tuple[TextJob, np.ndarray | None, _Read | None]]] = collections.deque()
+        ahead: collections.deque[Future[_Read]] = collections.deque()
         todo = iter(jobs)
-        with ThreadPoolExecutor(1, thread_name_prefix="text-decode") as pool:
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="text") as pool:
             def top_up() -> None:
-                while len(ahead) < 2:
+                while len(ahead) < self.workers * 2:
                     job = next(todo, None)
                     if job is None:
                         return
-                    ahead.append(pool.submit(self._decode, job))
+                    ahead.append(pool.submit(self._work, job))
 
             top_up()
             while ahead:
@@ -121,9 +138,8 @@ class TextPass:
                     break
                 while self.pause.is_set() and not self.cancel.is_set():
                     time.sleep(0.1)
-                job, pixels, failed = ahead.popleft().result()
+                item = ahead.popleft().result()
                 top_up()
-                item = failed or self._recognise(job, pixels)
                 batch.append(item)
                 done += 1
                 if len(batch) >= self.batch_size:
@@ -131,7 +147,7 @@ class TextPass:
                     batch = []
                 elapsed = time.perf_counter() - started
                 self.on_progress(IndexProgress("text", done, total, failed=report.text_failed,
-                                               rate=done / elapsed if elapsed > 0 else 0.0, current=job.path))
+                                               rate=done / elapsed if elapsed > 0 else 0.0, current=item.job.path))
             for future in ahead:
                 future.cancel()
         if batch:
@@ -139,22 +155,33 @@ class TextPass:
         report.elapsed += time.perf_counter() - started
         return report
 
-    def _decode(self, job: TextJob) -> tuple[TextJob, np.ndarray | None, _Read | None]:
+    def _work(self, job: TextJob) -> _Read:
+        if self.cancel.is_set():
+            return _Read(job, vanished=True)  # not committed; read next run
         try:
-            return job, self.reader.decode(job.path), None
+            reader = self._readers.get_nowait()
+        except queue.Empty:
+            reader = TextReader(threads=1)
+        try:
+            return self._read(reader, job)
+        finally:
+            self._readers.put(reader)
+
+    @staticmethod
+    def _read(reader: TextReader, job: TextJob) -> _Read:
+        try:
+            pixels = reader.decode(job.path)
         except FileNotFoundError:
-            return job, None, _Read(job, vanished=True)
+            return _Read(job, vanished=True)
         except DecodeError as exc:
-            return job, None, _Read(job, error=exc.reason, vanished=not os.path.lexists(job.path))
+            return _Read(job, error=exc.reason, vanished=not os.path.lexists(job.path))
         except OSError as exc:
-            return job, None, _Read(job, error=exc.strerror or str(exc))
+            return _Read(job, error=exc.strerror or str(exc))
         except Exception as exc:  # noqa: BLE001 - a decoder bug must not stop the run
             log.exception("unexpected error decoding %s for text", job.path)
-            return job, None, _Read(job, error=f"unexpected error: {type(exc).__name__}: {exc}")
-
-    def _recognise(self, job: TextJob, pixels: np.ndarray) -> _Read:
+            return _Read(job, error=f"unexpected error: {type(exc).__name__}: {exc}")
         try:
-            return _Read(job, lines=self.reader.read_array(pixels))
+            return _Read(job, lines=reader.read_array(pixels))
         except TextReadError as exc:
             return _Read(job, error=exc.reason)
         except Exception as exc:  # noqa: BLE001
