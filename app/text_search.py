@@ -19,6 +19,7 @@ Filters (folder, type, dates, limit) are applied by the picture ranking both sig
 from __future__ import annotations
 
 import json
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass, replace
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlalchemy import func, select, text as sql_text
+from sqlalchemy.exc import OperationalError
 
 from app.config import Config
 from db import Database, Media, MediaText
@@ -35,6 +37,8 @@ from indexer.ocr import TextLine
 if TYPE_CHECKING:
     from app.library import Library, SearchFilters, SearchResult
     from db import SearchMatrix
+
+log = logging.getLogger(__name__)
 
 TEXT_WEIGHT = 2.0
 MAX_CANDIDATES = 5000  # photos whose text is checked per query
@@ -128,9 +132,13 @@ def find_text(db: Database, query: TextQuery) -> dict[int, TextHit]:
     with db.session() as session:
         if long_words:
             match = " OR ".join(_fts_phrase(w) for w in long_words)
-            ids.update(r[0] for r in session.execute(
-                sql_text("SELECT rowid FROM media_text_fts WHERE media_text_fts MATCH :q LIMIT :n"),
-                {"q": match, "n": MAX_CANDIDATES}))
+            try:
+                ids.update(r[0] for r in session.execute(
+                    sql_text("SELECT rowid FROM media_text_fts WHERE media_text_fts MATCH :q LIMIT :n"),
+                    {"q": match, "n": MAX_CANDIDATES}))
+            except OperationalError:  # an FTS syntax corner we did not foresee: scan instead
+                log.warning("text index query failed for %r; scanning", match, exc_info=True)
+                short_words = list(query.words)
         for word in short_words:
             like = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             ids.update(r[0] for r in session.execute(

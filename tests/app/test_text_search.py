@@ -81,3 +81,20 @@ def test_library_setting_photo_text_and_stale_text(library, tmp_path):
     library.index()
     with library.db.engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM media_text").scalar_one() == 1
+
+
+def test_progress_bar_shows_the_text_phase():
+    import io
+
+    from app.cli import ProgressBar
+    from indexer.events import IndexProgress
+
+    class TTY(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    out = TTY()
+    ProgressBar(out)(IndexProgress("text", 3, 12, failed=1, rate=4.0, current="/p/receipt.jpg"))
+    text = out.getvalue()
+    assert "reading text" in text and "3/12" in text and "4.0/s" in text and "receipt.jpg" in text
+    assert "1 failed" in text
