@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TEXT_WEIGHT = 2.0
-MAX_CANDIDATES = 5000  # photos whose text is checked per query
+MAX_CANDIDATES = 400  # photos whose text is checked per query, best FTS rank first (keeps a query fast)
 SNIPPET_LINES = 3
 _ANYWHERE_LEN = 5
 
@@ -134,7 +134,7 @@ def find_text(db: Database, query: TextQuery) -> dict[int, TextHit]:
             match = " OR ".join(_fts_phrase(w) for w in long_words)
             try:
                 ids.update(r[0] for r in session.execute(
-                    sql_text("SELECT rowid FROM media_text_fts WHERE media_text_fts MATCH :q LIMIT :n"),
+                    sql_text("SELECT rowid FROM media_text_fts WHERE media_text_fts MATCH :q ORDER BY rank LIMIT :n"),
                     {"q": match, "n": MAX_CANDIDATES}))
             except OperationalError:  # an FTS syntax corner we did not foresee: scan instead
                 log.warning("text index query failed for %r; scanning", match, exc_info=True)
