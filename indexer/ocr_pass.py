@@ -68,6 +68,18 @@ def pending_text_count(db: Database) -> int:
         return session.execute(_unread(select(func.count()).select_from(Media))).scalar_one()
 
 
+def _lower_priority() -> None:
+    """A lower-priority pass (DESIGN): on Linux, where niceness is per thread, the reading threads
+    (each engine runs its single ONNX thread in the caller) yield the CPU to the window and search."""
+    if not hasattr(os, "setpriority") or not hasattr(threading, "get_native_id"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + 5))
+    except OSError:
+        pass
+
+
 class TextPass:
     """Reads photos on ``workers`` threads, each with its own single-threaded OCR engine.
 
@@ -123,7 +135,7 @@ class TextPass:
         batch: list[_Read] = []
         ahead: collections.deque[Future[_Read]] = collections.deque()
         todo = iter(jobs)
-        with ThreadPoolExecutor(self.workers, thread_name_prefix="text") as pool:
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="text", initializer=_lower_priority) as pool:
             def top_up() -> None:
                 while len(ahead) < self.workers * 2:
                     job = next(todo, None)
