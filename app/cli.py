@@ -97,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("dirs", nargs="*")
     index.add_argument("--batch-size", type=_positive_int, default=16, help=argparse.SUPPRESS)
     index.add_argument("--workers", type=_positive_int, default=None, help=argparse.SUPPRESS)
+    index.add_argument("--no-text", action="store_true", help="don't read the text in photos this run")
 
     for name, help_text in (("search", "search by text"), ("similar", "find media similar to FILE")):
         p = sub.add_parser(name, help=help_text)
@@ -150,7 +151,7 @@ class ProgressBar:
         self._last = now
         if event.phase == "scan":
             line = f"scanning… {event.done} files"
-        elif event.phase == "embed":
+        elif event.phase in ("embed", "text"):
             total = max(event.total, 1)
             frac = min(event.done / total, 1.0)
             bar = "#" * int(frac * 24)
@@ -160,6 +161,8 @@ class ProgressBar:
             failed = f"  {event.failed} failed" if event.failed else ""
             line = (f"[{bar:<24}] {event.done}/{event.total}  {event.rate:.1f}/s  "
                     f"ETA {_fmt_time(event.eta)}{failed}  {current}")
+            if event.phase == "text":
+                line = "reading text " + line
         else:
             line = ""
         try:
@@ -259,7 +262,8 @@ def cmd_index(lib, args) -> int:
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
         report = lib.index(args.dirs, on_progress=ProgressBar(), cancel=cancel,
-                           batch_size=args.batch_size, workers=args.workers)
+                           batch_size=args.batch_size, workers=args.workers,
+                           **({"read_text": False} if args.no_text else {}))
     finally:
         signal.signal(signal.SIGINT, previous)
     for path, reason in report.errors:
@@ -273,6 +277,9 @@ def cmd_index(lib, args) -> int:
             parts.append(f"{value} {label}")
     if report.failed_unchanged:
         parts.append(f"{report.failed_unchanged} known-bad unchanged")
+    if report.text_read or report.text_failed:
+        parts.append(f"text read in {report.text_read} photos"
+                     + (f" ({report.text_failed} unreadable)" if report.text_failed else ""))
     _out(", ".join(parts) + f" in {report.elapsed + report.scan_seconds:.1f} s")
     if report.failed:
         _out(f"see '{PROG} status' for the files that could not be indexed")
@@ -344,6 +351,8 @@ def cmd_status(lib, args) -> int:
             "photos": st.photos, "videos": st.videos, "indexed": st.indexed, "pending": st.pending,
             "embeddings": st.embeddings, "needs_index": st.pending,
             "failed": [{"path": f.path, "reason": f.reason} for f in st.failed],
+            "text_read": st.text_read, "text_found": st.text_found, "text_pending": st.text_pending,
+            "text_failed": [{"path": f.path, "reason": f.reason} for f in st.text_failed],
         }, ensure_ascii=True))
         return 0
     _out(f"library: {st.home}")
@@ -354,6 +363,8 @@ def cmd_status(lib, args) -> int:
          f"{len(st.failed)} failed")
     if st.pending and st.active_model:
         _out(_need_indexing(st.pending, st.active_model))
+    _out(f"text: {st.text_read} photos read ({st.text_found} with text), {st.text_pending} to read, "
+         f"{len(st.text_failed)} unreadable")
     if st.roots:
         _out("folders:")
         for r in st.roots:
@@ -364,6 +375,10 @@ def cmd_status(lib, args) -> int:
     if st.failed:
         _out("failed files:")
         for f in st.failed:
+            _out(f"  {f.path}: {f.reason}")
+    if st.text_failed:
+        _out("photos whose text could not be read:")
+        for f in st.text_failed:
             _out(f"  {f.path}: {f.reason}")
     return 0
 

@@ -47,6 +47,8 @@ class SearchResult:
     date: float | None = None
     width: int | None = None
     height: int | None = None
+    text: str | None = None  # the photo's text lines that matched the query (app.text_search)
+    text_boxes: tuple[tuple[tuple[float, float], ...], ...] = ()  # their boxes, corners normalised 0..1
 
     def to_json(self) -> dict:
         return {
@@ -55,6 +57,7 @@ class SearchResult:
             "kind": self.kind,
             "timestamp": self.timestamp,
             "moments": [{"timestamp": m.timestamp, "score": round(float(m.score), 6)} for m in self.other_moments],
+            "text": self.text,
         }
 
     @property
@@ -124,6 +127,10 @@ class LibraryStatus:
     pending: int
     failed: list[FailedFile] = field(default_factory=list)
     embeddings: int = 0
+    text_read: int = 0  # photos whose text has been read (text pass)
+    text_found: int = 0  # ... of which some text was found
+    text_pending: int = 0
+    text_failed: list[FailedFile] = field(default_factory=list)
 
 
 def _norm_dir(path: str | os.PathLike) -> str:
@@ -268,11 +275,14 @@ class Library:
         batch_size: int = 16,
         workers: int | None = None,
         pause: threading.Event | None = None,
+        read_text: bool | None = None,
     ) -> IndexReport:
         """Scan every root (adding ``folders`` first) and embed what is new or changed.
 
         ``cancel`` stops after the current batch (everything committed stays); while
         ``pause`` is set the run idles. Progress goes to ``on_progress`` as events.
+        Then, unless ``read_text`` is False (None: the ``read_text`` setting), the text pass
+        reads the text in photos (``indexer.ocr_pass``).
         """
         from indexer.pipeline import EmbeddingPipeline
         from indexer.sync import LibrarySync
@@ -297,9 +307,39 @@ class Library:
         else:
             report.cancelled = True
         self._serving_cache = None
+        if not report.cancelled and (self.read_text if read_text is None else read_text):
+            self._read_text(report, on_progress, cancel, pause)
         if on_progress:
             on_progress(IndexProgress("done", report.embedded, report.embedded, failed=report.failed))
         return report
+
+    def _read_text(self, report: IndexReport, on_progress, cancel, pause) -> None:
+        """The text pass (after the embedding pass, so search is usable first)."""
+        from indexer.ocr_pass import TextPass
+
+        if self._clip is not None:  # the image tower's memory goes to the OCR engines (1.2 GB budget)
+            self._clip.image.release()
+        text_pass = TextPass(self.db, on_progress=on_progress, cancel=cancel, pause=pause)
+        text_pass.run(text_pass.pending_jobs(), report)
+
+    @property
+    def read_text(self) -> bool:
+        """Whether indexing reads the text in photos (config ``read_text``; on by default)."""
+        from app.text_search import read_text_enabled
+
+        return read_text_enabled(self.paths.config)
+
+    @read_text.setter
+    def read_text(self, enabled: bool) -> None:
+        from app.text_search import set_read_text
+
+        set_read_text(self.paths.config, enabled)
+
+    def photo_text(self, media_id: int):
+        """The text read in a photo (``app.text_search.PhotoText``: lines, boxes), or None."""
+        from app.text_search import photo_text
+
+        return photo_text(self.db, media_id)
 
     # -- search ------------------------------------------------------------------------
     def serving_model(self) -> str:
@@ -344,7 +384,9 @@ class Library:
         if not text.strip():
             raise MediaseekError("empty query: describe what to find")
         clip, matrix = self._serving()
-        return self._rank(matrix, clip.text.encode(text), filters)
+        from app.text_search import search_with_text  # combines the picture and the photos' text
+
+        return search_with_text(self, matrix, clip.text.encode(text), text, filters)
 
     def similar(self, file: str | os.PathLike, filters: SearchFilters = SearchFilters()) -> list[SearchResult]:
         from indexer.decode import DecodeError, read_image
@@ -377,10 +419,14 @@ class Library:
         return np.concatenate([clip.image.encode(np.stack(pixels[i:i + 16])) for i in range(0, len(pixels), 16)])
 
     def _rank(self, matrix: SearchMatrix, queries: np.ndarray, filters: SearchFilters,
-              exclude_path: str | None = None) -> list[SearchResult]:
-        """Rank media against ``queries`` [Q, D]; a row's score is its best over the queries."""
+              exclude_path: str | None = None, only_ids: np.ndarray | None = None) -> list[SearchResult]:
+        """Rank media against ``queries`` [Q, D]; a row's score is its best over the queries.
+
+        ``only_ids``: rank only these media (the text search's matches)."""
         limit = max(1, filters.limit)
         folder_ids = self._folder_media_ids(filters.folder) if filters.folder else None
+        if only_ids is not None:
+            folder_ids = only_ids if folder_ids is None else np.intersect1d(folder_ids, only_ids)
         with matrix.lock:
             return self._rank_locked(matrix, queries, filters, limit, folder_ids, exclude_path)
 
@@ -479,12 +525,16 @@ class Library:
                 embeddings = session.execute(
                     select(func.count()).select_from(Embedding).join(ModelRecord, Embedding.model_id == ModelRecord.id)
                     .where(ModelRecord.name == active)).scalar_one()
+        from app.text_search import text_status
+
+        text = text_status(self.db)
         return LibraryStatus(
             home=str(self.paths.data), roots=roots, active_model=active,
             serving_model=self.serving_model() if active else None,
             photos=kinds.get("photo", 0), videos=kinds.get("video", 0),
             indexed=statuses.get("indexed", 0) - stale, pending=statuses.get("pending", 0) + stale,
-            failed=failed, embeddings=embeddings,
+            failed=failed, embeddings=embeddings, text_read=text.read, text_found=text.with_text,
+            text_pending=text.pending, text_failed=[FailedFile(p, r) for p, r in text.failed],
         )
 
     def needs_indexing(self) -> int:

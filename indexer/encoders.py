@@ -67,6 +67,11 @@ class OnnxEncoder:
                     self._session = self._create_session()
         return self._session
 
+    def release(self) -> None:
+        """Drop the session and its memory; the next use creates it again."""
+        with self._lock:
+            self._session = None
+
     def _create_session(self):
         import onnxruntime as ort
 
