@@ -1,0 +1,198 @@
+"""Duplicate groups on a generated library: exact copies, the same picture in other forms,
+bursts, and other views of a scene, with the tiny real model and real decoding."""
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageEnhance
+from sqlalchemy import select
+
+from app.duplicate_maths import KeepFacts, UnionFind, choose_keep, near_pairs, ordered_match_fraction, quantize
+from app.duplicates import find_duplicates, trash_suggested
+from app.file_actions import FileActions
+from db import Media
+from tests.media import save_jpeg
+
+NATURE = Path("/usr/share/backgrounds/mate/nature")
+SOURCES = ["Aqua.jpg", "Dune.jpg", "Garden.jpg", "LadyBird.jpg", "TwoWings.jpg"]
+
+
+def _source(name: str, width: int = 900) -> Image.Image:
+    path = NATURE / name
+    if path.exists():
+        image = Image.open(path).convert("RGB")
+        return image.resize((width, round(width * image.height / image.width)), Image.Resampling.BILINEAR)
+    # Without mate-backgrounds: a photo-like texture that differs per name.
+    rng = np.random.default_rng(sum(map(ord, name)))
+    base = rng.integers(0, 256, (12, 16, 3), dtype=np.uint8)
+    image = Image.fromarray(base).resize((width, width * 3 // 4), Image.Resampling.BICUBIC)
+    noise = rng.integers(-20, 21, (width * 3 // 4, width, 3))
+    return Image.fromarray(np.clip(np.asarray(image, np.int16) + noise, 0, 255).astype(np.uint8))
+
+
+def build_library(folder: Path) -> dict[str, Path]:
+    """Planted duplicates; returns name -> path."""
+    p: dict[str, Path] = {}
+    (folder / "copies").mkdir(parents=True)
+    taken = datetime(2021, 5, 3, 10, 0, 0)
+    # A: an original with its copies in other forms.
+    scene_a = _source("Aqua.jpg")
+    a = scene_a.crop((0, 0, 800, 600))
+    p["a"] = save_jpeg(folder / "a.jpg", a, taken=taken, make="Canon", model="EOS R6", quality=92)
+    p["a_copy"] = folder / "copies" / "a.jpg"
+    shutil.copy2(p["a"], p["a_copy"])
+    os.utime(p["a_copy"], (1.5e9, 1.5e9))  # the older of the two exact copies
+    p["a_small"] = folder / "copies" / "a_small.jpg"
+    a.resize((400, 300), Image.Resampling.LANCZOS).save(p["a_small"], quality=75)
+    p["a_png"] = folder / "copies" / "a.png"
+    a.save(p["a_png"])
+    p["a_webp"] = folder / "copies" / "a.webp"
+    a.save(p["a_webp"], quality=80)
+    p["a_stripped"] = folder / "copies" / "a_stripped.jpg"
+    a.save(p["a_stripped"], quality=85)
+    p["a_rotated"] = save_jpeg(folder / "copies" / "a_rotated.jpg", a.transpose(Image.Transpose.ROTATE_90),
+                               orientation=6)
+    p["a_crop"] = folder / "copies" / "a_crop.jpg"
+    a.crop((24, 18, 776, 582)).save(p["a_crop"], quality=90)
+    # B: a burst (small moves, an exposure change): similar, never the same.
+    scene_b = _source("Dune.jpg")
+    p["b1"] = save_jpeg(folder / "b1.jpg", scene_b.crop((0, 0, 800, 560)), taken=taken)
+    p["b2"] = save_jpeg(folder / "b2.jpg", scene_b.crop((27, 9, 827, 569)), taken=taken)
+    p["b3"] = save_jpeg(folder / "b3.jpg", ImageEnhance.Brightness(scene_b.crop((0, 0, 800, 560))).enhance(1.15),
+                        taken=taken)
+    # C: two views of one scene from other places: not grouped.
+    scene_c = _source("Garden.jpg")
+    w, h = scene_c.size
+    p["c_left"] = save_jpeg(folder / "c_left.jpg", scene_c.crop((0, 0, int(w * 0.7), h)))
+    p["c_right"] = save_jpeg(folder / "c_right.jpg", scene_c.crop((int(w * 0.3), 0, w, h)))
+    # Unrelated photos.
+    p["d"] = save_jpeg(folder / "d.jpg", _source("LadyBird.jpg", 700))
+    p["e"] = save_jpeg(folder / "e.jpg", _source("TwoWings.jpg", 700))
+    return p
+
+
+@pytest.fixture
+def xdg_trash(tmp_path, monkeypatch) -> Path:
+    data = tmp_path / "xdg-data"
+    monkeypatch.setenv("XDG_DATA_HOME", str(data))
+    return data / "Trash"
+
+
+@pytest.fixture
+def planted(library, tmp_path):
+    photos = tmp_path / "photos"
+    paths = build_library(photos)
+    library.index([photos])
+    return library, photos, {k: str(v) for k, v in paths.items()}
+
+
+def _by_kind(report) -> dict[str, list[set[str]]]:
+    out: dict[str, list[set[str]]] = {}
+    for g in report.groups:
+        out.setdefault(g.kind, []).append({f.path for f in g.files})
+    return out
+
+
+def test_planted_duplicates_are_grouped_by_kind(planted):
+    library, photos, p = planted
+    report = find_duplicates(library)
+    groups = _by_kind(report)
+    assert report.missing is None
+    assert groups["exact"] == [{p["a"], p["a_copy"]}]
+    same_members = {p["a_copy"], p["a_small"], p["a_png"], p["a_webp"], p["a_stripped"], p["a_rotated"], p["a_crop"]}
+    assert groups["same"] == [same_members]
+    assert groups["similar"] == [{p["b1"], p["b2"], p["b3"]}]
+
+    exact = next(g for g in report.groups if g.kind == "exact")
+    assert exact.kept.path == p["a_copy"] and exact.reason.startswith("oldest")
+    same = next(g for g in report.groups if g.kind == "same")
+    # largest, original format and metadata all tie between the copies at 800x600: the camera original wins
+    assert same.kept.path == p["a_copy"] and same.reason == "more metadata (date taken, camera)"
+    assert same.reclaimable == sum(os.path.getsize(x) for x in same_members - {p["a_copy"]})
+    similar = next(g for g in report.groups if g.kind == "similar")
+    assert similar.suggested == () and similar.reclaimable == 0
+    assert [g.kind for g in report.groups][-1] == "similar"  # largest reclaimable first
+    assert report.reclaimable == exact.reclaimable + same.reclaimable
+
+    # scoped and filtered
+    only_copies = find_duplicates(library, folder=photos / "copies", kinds=["same"])
+    assert _by_kind(only_copies) == {"same": [same_members]}
+    assert _by_kind(find_duplicates(library, kinds=["exact"])) == {"exact": [{p["a"], p["a_copy"]}]}
+
+
+def test_trash_suggested_and_undo(planted, xdg_trash):
+    library, photos, p = planted
+    report = find_duplicates(library, kinds=["exact", "same", "similar"])
+    batch = trash_suggested(library, report.groups)
+    trashed = {src for src, _ in batch.done}
+    assert trashed == {p[k] for k in ("a", "a_small", "a_png", "a_webp", "a_stripped", "a_rotated", "a_crop")}
+    assert not batch.failed
+    assert all(not os.path.exists(x) for x in trashed)
+    assert {x.name for x in (xdg_trash / "files").iterdir()} == {os.path.basename(x) for x in trashed} - {"a.jpg"} | {"a.jpg"}
+    with library.db.session() as session:
+        known = set(session.execute(select(Media.path)).scalars())
+    assert not known & trashed
+    assert find_duplicates(library, kinds=["exact", "same"]).groups == []
+
+    FileActions(library).undo(batch)
+    assert all(os.path.exists(x) for x in trashed)
+    assert _by_kind(find_duplicates(library)) == _by_kind(report)
+
+
+def test_no_vectors_still_finds_exact_copies(library, tmp_path):
+    photos = tmp_path / "photos"
+    paths = build_library(photos)
+    library.add_roots([photos])
+    from indexer.sync import LibrarySync
+
+    LibrarySync(library.db).run([(r.id, r.path) for r in library.roots()])  # scanned, not embedded
+    report = find_duplicates(library)
+    assert _by_kind(report) == {"exact": [{str(paths["a"]), str(paths["a_copy"])}]}
+    assert "only exact copies" in report.missing
+
+
+def test_keep_rule_order():
+    big = KeepFacts("/p/big.png", 4032, 3024, mtime=2e9)
+    small = KeepFacts("/p/small.jpg", 1024, 768, mtime=1e9, taken_at=1e9, camera="Canon")
+    assert choose_keep([small, big]) == (1, "largest (4032×3024)")
+    jpg = KeepFacts("/p/x.jpg", 100, 100, mtime=2e9)
+    webp = KeepFacts("/p/x.webp", 100, 100, mtime=1e9)
+    assert choose_keep([webp, jpg]) == (1, "original format (JPG)")
+    plain = KeepFacts("/p/a.jpg", 100, 100, mtime=1e9)
+    rich = KeepFacts("/p/b.jpg", 100, 100, mtime=2e9, taken_at=1.0, camera="X")
+    assert choose_keep([plain, rich]) == (1, "more metadata (date taken, camera)")
+    old = KeepFacts("/p/z.jpg", 100, 100, mtime=1.5e9)
+    assert choose_keep([old, plain]) == (1, "oldest (2001-09-09)")
+    assert choose_keep([KeepFacts("/p/b", 1, 1, 1.0), KeepFacts("/p/a", 1, 1, 1.0)]) == (1, "first by name")
+    long_video = KeepFacts("/v/a.mp4", 640, 360, 1.0, duration=60.0)
+    hd_trim = KeepFacts("/v/b.mp4", 1920, 1080, 1.0, duration=30.0)
+    assert choose_keep([hd_trim, long_video]) == (1, "longest (60 s)")
+
+
+def test_near_pairs_blocks_and_union_find():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((300, 64)).astype(np.float32)
+    x[150] = x[10] + 0.05 * rng.standard_normal(64)
+    x[299] = x[10] + 0.05 * rng.standard_normal(64)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    codes, scales = quantize(x)
+    i, j, s = near_pairs(codes, scales, 0.9, block=64)  # pairs across and inside blocks
+    assert sorted(zip(i.tolist(), j.tolist())) == [(10, 150), (10, 299), (150, 299)]
+    assert np.allclose(s, [x[a] @ x[b] for a, b in zip(i, j)], atol=5e-3)
+    uf = UnionFind()
+    for a, b in zip(i.tolist(), j.tolist()):
+        uf.union(a, b)
+    uf.union(1, 2)
+    assert sorted(map(sorted, uf.groups())) == [[1, 2], [10, 150, 299]]
+
+
+def test_video_moments_match_in_order():
+    short = np.array([0.0, 2.0, 4.0])
+    assert ordered_match_fraction(short, [[10.0], [12.0], [14.0]]) == 1.0  # a trimmed copy
+    assert ordered_match_fraction(short, [[14.0], [12.0], [10.0]]) == pytest.approx(1 / 3)  # reordered
+    assert ordered_match_fraction(short, [[10.0, 30.0], [], [31.0]]) == pytest.approx(2 / 3)
