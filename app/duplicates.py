@@ -30,7 +30,7 @@ from sqlalchemy import select
 from app.duplicate_maths import KeepFacts, UnionFind, choose_keep, near_pairs, ordered_match_fraction, quantize
 from app.duplicate_pixels import SAME_MAX_DISTANCE, SHOT_MAX_DISTANCE, Thumb, load_thumb, picture_distance, shot_distance
 from app.errors import MediaseekError, NoModelError, NotFoundError
-from db import Embedding, Media, inside_folder
+from db import Media, inside_folder
 from db import Model as ModelRecord
 
 log = logging.getLogger(__name__)
@@ -113,6 +113,10 @@ class DuplicateReport:
     @property
     def reclaimable(self) -> int:
         return sum(g.reclaimable for g in self.groups)
+
+    def note_unreadable(self, path: str) -> None:
+        if path not in self.unreadable:
+            self.unreadable.append(path)
 
 
 def find_duplicates(library, folder: str | os.PathLike | None = None,
@@ -215,7 +219,7 @@ class DuplicateFinder:
                     h.update(chunk)
         except OSError as exc:
             log.info("cannot hash %s: %s", path, exc)
-            report.unreadable.append(path)
+            report.note_unreadable(path)
             return None
         return h.hexdigest()
 
@@ -309,7 +313,7 @@ class DuplicateFinder:
         if f.media_id not in cache:
             cache[f.media_id] = load_thumb(f.path)
             if cache[f.media_id] is None:
-                report.unreadable.append(f.path)
+                report.note_unreadable(f.path)
         return cache[f.media_id]
 
     def _video_groups(self, files, media_ids, times, codes, scales, report) -> None:
