@@ -30,7 +30,7 @@ from sqlalchemy import select
 from app.duplicate_maths import KeepFacts, UnionFind, choose_keep, near_pairs, ordered_match_fraction, quantize
 from app.duplicate_pixels import SAME_MAX_DISTANCE, SHOT_MAX_DISTANCE, Thumb, load_thumb, picture_distance, shot_distance
 from app.errors import MediaseekError, NoModelError, NotFoundError
-from db import Media, inside_folder
+from db import Media, prefix_range, translate_db_errors
 from db import Model as ModelRecord
 
 log = logging.getLogger(__name__)
@@ -108,15 +108,14 @@ class DuplicateReport:
     groups: list[DuplicateGroup] = field(default_factory=list)
     missing: str | None = None  # why "same"/"similar" could not be looked for, in one line
     candidates: int = 0  # photo pairs the pixel check looked at
-    unreadable: list[str] = field(default_factory=list)  # files that vanished or could not be read
+    unreadable: dict[str, None] = field(default_factory=dict)  # files that vanished or could not be read
 
     @property
     def reclaimable(self) -> int:
         return sum(g.reclaimable for g in self.groups)
 
     def note_unreadable(self, path: str) -> None:
-        if path not in self.unreadable:
-            self.unreadable.append(path)
+        self.unreadable[path] = None
 
 
 def find_duplicates(library, folder: str | os.PathLike | None = None,
@@ -163,20 +162,26 @@ class DuplicateFinder:
 
     # -- rows ------------------------------------------------------------------------------
     def _files(self, folder) -> dict[int, DuplicateFile]:
-        query = select(Media.id, Media.path, Media.kind, Media.size, Media.width, Media.height, Media.date,
-                       Media.taken_at, Media.camera_make, Media.camera_model, Media.gps_lat, Media.mtime_ns,
-                       Media.duration)
+        sql = ("SELECT id, path, kind, size, width, height, date, taken_at, camera_make, camera_model, gps_lat, "
+               "mtime_ns, duration FROM media")
+        params: tuple = ()
         if folder is not None:
             path = os.path.abspath(os.path.expanduser(os.fspath(folder)))
             if not os.path.isdir(path):
                 raise NotFoundError(f"folder not found: {folder}")
-            query = query.where(inside_folder(Media.path, path))
+            low, high = prefix_range(path)
+            sql += " WHERE path >= ? AND path < ?"
+            params = (low, high)
         out = {}
-        with self._lib.db.session() as session:
-            for r in session.execute(query):
-                camera = " ".join(p for p in (r.camera_make, r.camera_model) if p) or None
-                out[r.id] = DuplicateFile(r.id, r.path, r.kind, r.size, r.width, r.height, r.date, r.taken_at,
-                                          camera, r.gps_lat is not None, (r.mtime_ns or 0) / 1e9, r.duration)
+        # Plain SQLite rows: at 100k files the ORM's row objects cost seconds here.
+        with translate_db_errors(), self._lib.db.engine.connect() as conn:
+            rows = conn.connection.driver_connection.execute(sql, params).fetchall()
+        for (media_id, raw_path, kind, size, width, height, date, taken_at, make, model, lat, mtime_ns,
+             duration) in rows:
+            camera = " ".join(p for p in (make, model) if p) or None
+            path = os.fsdecode(raw_path) if isinstance(raw_path, bytes) else raw_path
+            out[media_id] = DuplicateFile(media_id, path, kind, size, width, height, date, taken_at, camera,
+                                          lat is not None, (mtime_ns or 0) / 1e9, duration)
         return out
 
     def _group(self, kind: str, members: Sequence[DuplicateFile]) -> DuplicateGroup:

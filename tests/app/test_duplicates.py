@@ -121,9 +121,14 @@ def test_near_pairs_blocks_and_union_find():
     x[299] = x[10] + 0.05 * rng.standard_normal(64)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     codes, scales = quantize(x)
-    i, j, s = near_pairs(codes, scales, 0.9, block=64)  # pairs across and inside blocks
-    assert sorted(zip(i.tolist(), j.tolist())) == [(10, 150), (10, 299), (150, 299)]
-    assert np.allclose(s, [x[a] @ x[b] for a, b in zip(i, j)], atol=5e-3)
+    for dims in (64, 24):  # full width, and the all-pairs pass on 24 principal axes (then rescored)
+        i, j, s = near_pairs(codes, scales, 0.9, block=64, dims=dims)  # pairs across and inside blocks
+        assert sorted(zip(i.tolist(), j.tolist())) == [(10, 150), (10, 299), (150, 299)]
+        assert np.allclose(s, [x[a] @ x[b] for a, b in zip(i, j)], atol=5e-3)
+    exact = x @ x.T
+    want = {(a, b) for a, b in zip(*np.nonzero(exact >= 0.3)) if a < b}
+    loose_i, loose_j, _ = near_pairs(codes, scales, 0.3, block=64, dims=16)  # never loses a pair
+    assert set(zip(loose_i.tolist(), loose_j.tolist())) >= {(a, b) for a, b in want if exact[a, b] >= 0.31}
     uf = UnionFind()
     for a, b in zip(i.tolist(), j.tolist()):
         uf.union(a, b)
