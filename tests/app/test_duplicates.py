@@ -163,3 +163,22 @@ def test_unreadable_candidates_are_left_out(planted):
     assert p["a_copy"] not in paths and p["a_small"] not in paths
     assert {frozenset(f.path for f in g.files) for g in report.groups if g.kind == "same"} == {
         frozenset({p["a"], p["a_png"], p["a_webp"], p["a_stripped"], p["a_rotated"], p["a_crop"]})}
+
+
+def test_videos_reencoded_or_trimmed_are_the_same(library, tmp_path):
+    from tests.videogen import segments, write_video
+
+    media = tmp_path / "videos"
+    parts = [("stripes", 3), ("photo", 3), ("checker", 3), ("gradient", 3)]
+    original = write_video(media / "trip.mp4", segments(parts), keyint=25)
+    reencoded = write_video(media / "trip-small.mkv", segments(parts, size=(240, 180)), keyint=50,
+                            options={"crf": "35"})
+    trimmed = write_video(media / "trip-cut.mp4", segments(parts[1:]), keyint=25)
+    other = write_video(media / "other.mp4", segments([("red", 4), ("noise", 4), ("blue", 4)]), keyint=25)
+    library.index([media])
+    report = find_duplicates(library)
+    groups = [g for g in report.groups if g.files[0].kind == "video"]
+    assert [(g.kind, {f.path for f in g.files}) for g in groups] == [
+        ("same", {str(original), str(reencoded), str(trimmed)})]
+    assert groups[0].kept.path == str(original) and groups[0].reason == "largest (320×240)"
+    assert str(other) not in {f.path for g in report.groups for f in g.files}
