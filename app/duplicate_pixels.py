@@ -128,21 +128,28 @@ def picture_distance(a: Thumb, b: Thumb) -> float:
     return min(whole, _contained_distance(a, b), _contained_distance(b, a))
 
 
-def _normalised_gray(thumb: Thumb) -> np.ndarray:
-    gray = np.asarray(thumb.image.convert("L").resize((SHOT, SHOT), Image.Resampling.BILINEAR), dtype=np.float32)
-    return gray
+def _gray(thumb: Thumb) -> np.ndarray:
+    return np.asarray(thumb.image.convert("L").resize((SHOT, SHOT), Image.Resampling.BILINEAR), dtype=np.float32)
+
+
+def _shifted_difference(ga: np.ndarray, gb: np.ndarray, dx: int, dy: int) -> float:
+    pa = ga[max(dy, 0):SHOT + min(dy, 0), max(dx, 0):SHOT + min(dx, 0)]
+    pb = gb[max(-dy, 0):SHOT + min(-dy, 0), max(-dx, 0):SHOT + min(-dx, 0)]
+    za = (pa - pa.mean()) / (pa.std() + 8.0)
+    zb = (pb - pb.mean()) / (pb.std() + 8.0)
+    return float(np.abs(za - zb).mean()) * 100
 
 
 def shot_distance(a: Thumb, b: Thumb) -> float:
-    """Brightness-normalised difference (x100) of the best overlap under shifts up to ``MAX_SHIFT``."""
-    ga, gb = _normalised_gray(a), _normalised_gray(b)
+    """Brightness-normalised difference (x100) of the best overlap under shifts up to ``MAX_SHIFT``
+    (every second shift first, then the neighbours of the best)."""
+    ga, gb = _gray(a), _gray(b)
     limit = int(round(MAX_SHIFT * SHOT))
-    best = np.inf
-    for dy in range(-limit, limit + 1):
-        for dx in range(-limit, limit + 1):
-            pa = ga[max(dy, 0):SHOT + min(dy, 0), max(dx, 0):SHOT + min(dx, 0)]
-            pb = gb[max(-dy, 0):SHOT + min(-dy, 0), max(-dx, 0):SHOT + min(-dx, 0)]
-            za = (pa - pa.mean()) / (pa.std() + 8.0)
-            zb = (pb - pb.mean()) / (pb.std() + 8.0)
-            best = min(best, float(np.abs(za - zb).mean()) * 100)
+    coarse = [(_shifted_difference(ga, gb, dx, dy), dx, dy)
+              for dy in range(-limit, limit + 1, 2) for dx in range(-limit, limit + 1, 2)]
+    best, bx, by = min(coarse)
+    for dy in range(by - 1, by + 2):
+        for dx in range(bx - 1, bx + 2):
+            if abs(dx) <= limit and abs(dy) <= limit and (dx, dy) != (bx, by):
+                best = min(best, _shifted_difference(ga, gb, dx, dy))
     return best
