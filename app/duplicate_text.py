@@ -17,6 +17,10 @@ def human_size(size: int) -> str:
     return f"{value:.1f} TB"  # pragma: no cover
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _day(seconds: float | None) -> str:
     if seconds is None:
         return "----------"
@@ -42,8 +46,8 @@ def group_lines(report: DuplicateReport) -> list[str]:
         for i, f in enumerate(g.files):
             lines.append(_file_line(f, "keep" if i == g.keep else ""))
     counts = {kind: sum(1 for g in report.groups if g.kind == kind) for kind in _LABELS}
-    summary = ", ".join(f"{n} {_LABELS[k]}" for k, n in counts.items() if n)
-    lines.append(f"{len(report.groups)} groups ({summary}); {human_size(report.reclaimable)} reclaimable"
+    summary = ", ".join(f"{k} {n}" for k, n in counts.items() if n)
+    lines.append(f"{_count(len(report.groups), 'group')} ({summary}); {human_size(report.reclaimable)} reclaimable"
                  + (" with 'mediaseek duplicates --trash'" if report.reclaimable else ""))
     return lines
 
@@ -54,7 +58,7 @@ def trash_lines(batch) -> list[str]:
     lines += [f"failed  {src}: {reason}" for src, reason in batch.failed]
     if not batch.done and not batch.failed:
         return ["nothing to move to the trash"]
-    lines.append(f"moved {len(batch.done)} files to the trash, {human_size(batch.bytes_freed)} freed"
+    lines.append(f"moved {_count(len(batch.done), 'file')} to the trash, {human_size(batch.bytes_freed)} freed"
                  " (restore them from the desktop trash)")
     return lines
 

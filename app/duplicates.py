@@ -121,7 +121,12 @@ class DuplicateReport:
 def find_duplicates(library, folder: str | os.PathLike | None = None,
                     kinds: Iterable[str] = KINDS,
                     on_progress: Callable[[str, int, int], None] | None = None) -> DuplicateReport:
-    """Group the library's (or ``folder``'s) copies; largest reclaimable space first."""
+    """Group the library's (or ``folder``'s) copies; largest reclaimable space first.
+
+    ``on_progress(phase, done, total)`` reports ``hash`` (exact candidates read in full),
+    ``compare`` (the vector pass starts) and ``pixels`` (candidate pairs checked). Raises
+    ``NotFoundError`` for a missing folder; unreadable files are left out (``report.unreadable``).
+    """
     return DuplicateFinder(library, on_progress).run(folder, kinds)
 
 

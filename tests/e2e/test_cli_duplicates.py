@@ -48,7 +48,7 @@ def test_duplicates_json_text_and_trash(indexed):
 
     text = run_cli(home, "duplicates", check=True).stdout
     assert "same picture: 7 files" in text and "exact copies: 2 files" in text and "similar shots: 3 files" in text
-    assert "3 groups" in text and "reclaimable with 'mediaseek duplicates --trash'" in text
+    assert "3 groups (exact 1, same 1, similar 1)" in text and "reclaimable with 'mediaseek duplicates --trash'" in text
 
     # --trash: every non-kept file of exact and same groups goes to the (temporary) desktop trash
     result = run_cli(home, "duplicates", "--trash", env=env, check=True)
