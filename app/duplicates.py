@@ -19,6 +19,7 @@ Nothing is decoded except candidate photos, small.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -296,10 +297,17 @@ class DuplicateFinder:
         pairs = sorted({(int(media_ids[a]), int(media_ids[b])) for a, b in zip(left.tolist(), right.tolist())})
         report.candidates = len(pairs)
         thumbs: dict[int, Thumb | None] = {}
+        # A thumbnail is dropped after its file's last pair, so memory follows the pairs in flight,
+        # not every candidate file.
+        pending = Counter(m for pair in pairs for m in pair)
         same, shots = UnionFind(), UnionFind()
         for done, (a, b) in enumerate(pairs, 1):
             self._progress("pixels", done, len(pairs))
             ta, tb = self._thumb(thumbs, files[a], report), self._thumb(thumbs, files[b], report)
+            for m in (a, b):
+                pending[m] -= 1
+                if pending[m] == 0:
+                    thumbs[m] = None  # keeps the key: a file that failed to decode is not retried
             if ta is None or tb is None:
                 continue
             if picture_distance(ta, tb) <= SAME_MAX_DISTANCE:
