@@ -1,7 +1,7 @@
 """A generated library with planted duplicates of every kind (tests of `duplicates`).
 
 Sources are real photos from mate-backgrounds when installed (a photo-like texture otherwise):
-an original with an exact copy and copies resized, recompressed, converted to PNG and WebP,
+an original with an exact copy and copies resized, recompressed, converted to PNG, WebP and HEIC,
 EXIF-stripped, EXIF-rotated and lightly cropped; a burst (small moves, an exposure change); two
 views of one scene; unrelated photos.
 """
@@ -17,7 +17,7 @@ from PIL import Image, ImageEnhance
 
 from tests.media import save_jpeg
 
-SAME_COPIES = ("a_small", "a_png", "a_webp", "a_stripped", "a_rotated", "a_crop")
+SAME_COPIES = ("a_small", "a_png", "a_webp", "a_heic", "a_stripped", "a_rotated", "a_crop")
 BURST = ("b1", "b2", "b3")
 
 NATURE = Path("/usr/share/backgrounds/mate/nature")
@@ -55,6 +55,11 @@ def build_library(folder: Path) -> dict[str, Path]:
     a.save(p["a_png"])
     p["a_webp"] = folder / "copies" / "a.webp"
     a.save(p["a_webp"], quality=80)
+    import pillow_heif  # a test dependency (pyproject [test]); the indexer reads HEIC through it
+
+    pillow_heif.register_heif_opener()
+    p["a_heic"] = folder / "copies" / "a.heic"
+    a.save(p["a_heic"], "HEIF", quality=70)
     p["a_stripped"] = folder / "copies" / "a_stripped.jpg"
     a.save(p["a_stripped"], quality=85)
     p["a_rotated"] = save_jpeg(folder / "copies" / "a_rotated.jpg", a.transpose(Image.Transpose.ROTATE_90),

@@ -13,7 +13,7 @@ from app.duplicate_maths import KeepFacts, UnionFind, choose_keep, near_pairs, o
 from app.duplicates import find_duplicates, trash_suggested
 from app.file_actions import FileActions
 from db import Media
-from tests.duplicates_media import build_library
+from tests.duplicates_media import SAME_COPIES, build_library
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def test_planted_duplicates_are_grouped_by_kind(planted):
     groups = _by_kind(report)
     assert report.missing is None
     assert groups["exact"] == [{p["a"], p["a_copy"]}]
-    same_members = {p["a_copy"], p["a_small"], p["a_png"], p["a_webp"], p["a_stripped"], p["a_rotated"], p["a_crop"]}
+    same_members = {p["a_copy"], *(p[k] for k in SAME_COPIES)}
     assert groups["same"] == [same_members]
     assert groups["similar"] == [{p["b1"], p["b2"], p["b3"]}]
 
@@ -54,6 +54,9 @@ def test_planted_duplicates_are_grouped_by_kind(planted):
     # largest, original format and metadata all tie between the copies at 800x600: the camera original wins
     assert same.kept.path == p["a_copy"] and same.reason == "more metadata (date taken, camera)"
     assert same.reclaimable == sum(os.path.getsize(x) for x in same_members - {p["a_copy"]})
+    chosen = same.with_keep(p["a_png"])  # the user keeps another file: the rest is suggested
+    assert chosen.kept.path == p["a_png"] and chosen.reason == "chosen"
+    assert {f.path for f in chosen.suggested} == same_members - {p["a_png"]}
     similar = next(g for g in report.groups if g.kind == "similar")
     assert similar.suggested == () and similar.reclaimable == 0
     assert [g.kind for g in report.groups][-1] == "similar"  # largest reclaimable first
@@ -70,7 +73,7 @@ def test_trash_suggested_and_undo(planted, xdg_trash):
     report = find_duplicates(library, kinds=["exact", "same", "similar"])
     batch = trash_suggested(library, report.groups)
     trashed = {src for src, _ in batch.done}
-    assert trashed == {p[k] for k in ("a", "a_small", "a_png", "a_webp", "a_stripped", "a_rotated", "a_crop")}
+    assert trashed == {p[k] for k in ("a", *SAME_COPIES)}
     assert not batch.failed
     assert all(not os.path.exists(x) for x in trashed)
     assert {x.name for x in (xdg_trash / "files").iterdir()} == {os.path.basename(x) for x in trashed}
@@ -149,7 +152,7 @@ def test_trash_reports_a_file_that_went_away(planted, xdg_trash):
     os.unlink(p["a_webp"])  # gone between the listing and the trash
     batch = trash_suggested(library, report.groups)
     assert batch.failed == [(p["a_webp"], f"cannot move {p['a_webp']} to the trash: it no longer exists")]
-    assert {src for src, _ in batch.done} == {p[k] for k in ("a_small", "a_png", "a_stripped", "a_rotated", "a_crop")}
+    assert {src for src, _ in batch.done} == {p[k] for k in SAME_COPIES if k != "a_webp"}
     assert batch.bytes_freed > 0
 
 
@@ -162,7 +165,7 @@ def test_unreadable_candidates_are_left_out(planted):
     paths = {f.path for g in report.groups for f in g.files}
     assert p["a_copy"] not in paths and p["a_small"] not in paths
     assert {frozenset(f.path for f in g.files) for g in report.groups if g.kind == "same"} == {
-        frozenset({p["a"], p["a_png"], p["a_webp"], p["a_stripped"], p["a_rotated"], p["a_crop"]})}
+        frozenset({p["a"], *(p[k] for k in SAME_COPIES if k != "a_small")})}
 
 
 def test_videos_reencoded_or_trimmed_are_the_same(library, tmp_path):

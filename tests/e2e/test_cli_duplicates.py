@@ -47,7 +47,7 @@ def test_duplicates_json_text_and_trash(indexed):
     assert len(scoped) == 1 and scoped[0]["files"] == same["files"]
 
     text = run_cli(home, "duplicates", check=True).stdout
-    assert "same picture: 7 files" in text and "exact copies: 2 files" in text and "similar shots: 3 files" in text
+    assert f"same picture: {len(SAME_COPIES) + 1} files" in text and "exact copies: 2 files" in text and "similar shots: 3 files" in text
     assert "3 groups (exact 1, same 1, similar 1)" in text and "reclaimable with 'mediaseek duplicates --trash'" in text
 
     # --trash: every non-kept file of exact and same groups goes to the (temporary) desktop trash
@@ -55,7 +55,7 @@ def test_duplicates_json_text_and_trash(indexed):
     moved = {line.split(" ", 1)[1] for line in result.stdout.splitlines() if line.startswith("trashed ")}
     expected = {p["a"], *(p[k] for k in SAME_COPIES)}
     assert moved == expected
-    assert "moved 7 files to the trash" in result.stdout
+    assert f"moved {len(expected)} files to the trash" in result.stdout
     assert not any(os.path.exists(x) for x in expected)
     assert {x.name for x in (trash / "files").iterdir()} == {os.path.basename(x) for x in expected}
     assert all(os.path.exists(p[k]) for k in ("a_copy", *BURST, "c_left", "c_right", "d", "e"))
