@@ -253,7 +253,7 @@ class DuplicateFinder:
         """(media ids, timestamps, uint8 codes, scales) of the files' vectors, read in chunks."""
         media_ids, times, codes, scales = [], [], [], []
         last = 0
-        with self._lib.db.engine.connect() as conn:
+        with translate_db_errors(), self._lib.db.engine.connect() as conn:
             raw = conn.connection.driver_connection
             while True:
                 rows = raw.execute("SELECT id, media_id, timestamp, vector FROM embeddings "
