@@ -113,6 +113,13 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="roots, counts, active model, failed files")
     status.add_argument("--json", action="store_true")
 
+    dups = sub.add_parser("duplicates", help="find exact copies, the same picture in other forms, similar shots")
+    dups.add_argument("--folder")
+    dups.add_argument("--kind", choices=("exact", "same", "similar"))
+    dups.add_argument("--json", action="store_true")
+    dups.add_argument("--trash", action="store_true",
+                      help="move every non-kept file of exact/same groups to the desktop trash")
+
     integ = sub.add_parser("integrate", help="file-manager integration")
     integ.add_argument("action", choices=("install", "uninstall", "status"))
     return parser
@@ -410,10 +417,37 @@ def cmd_integrate(lib, args) -> int:
     return 0
 
 
+def cmd_duplicates(lib, args) -> int:
+    from app.duplicate_text import group_lines, groups_json, trash_lines
+    from app.duplicates import KINDS, find_duplicates, trash_suggested
+
+    if args.trash and args.kind == "similar":
+        raise UsageError(f"{PROG} duplicates: --trash takes --kind exact or same; similar shots are never trashed")
+    kinds = [args.kind] if args.kind else (["exact", "same"] if args.trash else list(KINDS))
+    report = find_duplicates(lib, args.folder, kinds)
+    if report.missing:
+        sys.stderr.write(f"note: {report.missing}\n")
+    if report.unreadable:
+        count = len(report.unreadable)
+        sys.stderr.write(f"note: {count} file{'s' if count > 1 else ''} could not be read and "
+                         f"{'were' if count > 1 else 'was'} left out (see the log)\n")
+    batch = trash_suggested(lib, report.groups) if args.trash else None
+    if args.json:
+        _out(json.dumps(groups_json(report, batch), ensure_ascii=True))
+    else:
+        for line in (trash_lines(batch) if batch is not None else group_lines(report)):
+            _out(line)
+    if batch is not None and batch.failed:
+        sys.stderr.write(f"{PROG}: {len(batch.failed)} of {len(batch.failed) + len(batch.done)} files "
+                         "could not be moved to the trash (listed above)\n")
+        return 1
+    return 0
+
+
 COMMANDS = {
     "models": cmd_models, "add": cmd_add, "remove": cmd_remove, "index": cmd_index,
     "search": cmd_search, "similar": cmd_similar, "status": cmd_status, "gui": cmd_gui,
-    "integrate": cmd_integrate,
+    "integrate": cmd_integrate, "duplicates": cmd_duplicates,
 }
 
 
