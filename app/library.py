@@ -23,7 +23,7 @@ from app.models import ModelRegistry
 from app.paths import AppPaths
 from db import Database, Embedding, Media, Root, SearchMatrix, inside_folder
 from db import Model as ModelRecord
-from indexer.encoders import ClipModel, ModelLoadError
+from indexer.encoders import ClipModel, ModelLoadError, ProviderInfo, probe_providers
 from indexer.events import IndexProgress, IndexReport
 
 log = logging.getLogger(__name__)
@@ -116,6 +116,10 @@ class LibraryStatus:
     pending: int
     failed: list[FailedFile] = field(default_factory=list)
     embeddings: int = 0
+    # onnxruntime execution provider in use, the one wanted first, and why they differ (None when they don't)
+    provider: str | None = None
+    provider_wanted: str | None = None
+    provider_problem: str | None = None
 
 
 def _norm_dir(path: str | os.PathLike) -> str:
@@ -451,6 +455,17 @@ class Library:
         return counts
 
     # -- status ------------------------------------------------------------------------
+    def execution_provider(self) -> ProviderInfo:
+        """The onnxruntime provider the model runs on: the warm model's session's, else a one-node probe's."""
+        clip = self._clip
+        if clip is not None and clip.image.loaded:
+            return clip.image.provider_info
+        try:
+            return probe_providers(self._providers)
+        except Exception as exc:  # status must never fail because onnxruntime cannot start
+            log.warning("provider probe failed: %s", exc)
+            return ProviderInfo("none", "CPUExecutionProvider", f"onnxruntime cannot start: {exc}")
+
     def status(self) -> LibraryStatus:
         roots = self.roots()
         with self.db.session() as session:
@@ -470,6 +485,8 @@ class Library:
             photos=kinds.get("photo", 0), videos=kinds.get("video", 0),
             indexed=statuses.get("indexed", 0), pending=statuses.get("pending", 0),
             failed=failed, embeddings=embeddings,
+            provider=(provider := self.execution_provider()).provider, provider_wanted=provider.wanted,
+            provider_problem=provider.reason,
         )
 
 

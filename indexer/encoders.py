@@ -286,6 +286,11 @@ class OnnxEncoder:
         return session
 
     @property
+    def loaded(self) -> bool:
+        """Whether the session exists already (``session`` would create it)."""
+        return self._session is not None
+
+    @property
     def providers(self) -> list[str]:
         return self.session.get_providers()
 
