@@ -37,6 +37,20 @@ class ModelInfo:
     problems: tuple[str, ...]
 
 
+EXPORT_EXTRA_HINT = "pip install 'mediaseek[export]'"
+
+
+def _export_module():
+    """``indexer.export``, or one line saying how to install what it needs (torch, open_clip: the export extra)."""
+    try:
+        from indexer import export
+    except ImportError as exc:
+        missing = exc.name or str(exc)
+        raise MediaseekError(f"exporting a model needs PyTorch and open_clip, the export extra "
+                             f"({missing} is not installed): run  {EXPORT_EXTRA_HINT}") from exc
+    return export
+
+
 def check_name(name: str) -> str:
     if not _NAME_RE.match(name):
         raise MediaseekError(
@@ -135,7 +149,7 @@ class ModelRegistry:
         arch_path = Path(arch)
         default_name = arch_path.stem if arch.endswith(".json") else arch
         target = self._target(name or default_name)
-        from indexer import export  # torch is imported only here
+        export = _export_module()  # torch is imported only here
 
         def build(tmp: Path) -> ModelManifest:
             return export.export_checkpoint(arch, checkpoint, tmp, name=target.name,
@@ -149,7 +163,7 @@ class ModelRegistry:
         if not sep or not arch or not pretrained:
             raise MediaseekError(f"expected ARCH:PRETRAINED (e.g. ViT-B-32-256:datacomp_s34b_b86k), got {spec!r}")
         target = self._target(name or f"{arch}_{pretrained}")
-        from indexer import export
+        export = _export_module()
 
         def build(tmp: Path) -> ModelManifest:
             return export.export_pretrained(arch, pretrained, tmp, name=target.name, progress=progress)
@@ -157,7 +171,7 @@ class ModelRegistry:
         return self._run_export(target, build)
 
     def _run_export(self, target: Path, build: Callable[[Path], ModelManifest]) -> ModelManifest:
-        from indexer.export import ExportError
+        ExportError = _export_module().ExportError
 
         try:
             return self._install(target, build)
