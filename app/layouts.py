@@ -125,13 +125,18 @@ def adopt_immich_export(source: Path, out: Path, name: str) -> ModelManifest:
     context_length = _context_length(text, int(text_cfg.get("context_length") or 77))
 
     hf_text = "hf_tokenizer_name" in text_cfg or "hf_model_name" in text_cfg
+    tokenizer_config = _read_json(source / "textual" / "tokenizer_config.json")
+    tokenizer_class = str(tokenizer_config.get("tokenizer_class") or "")
+    # M-CLIP exports carry the *visual* model's open_clip config (CLIP text_cfg) next to an XLM-R/LaBSE text tower
+    # that takes an attention mask: the tokenizer files and the graph say what the text side really is.
+    clip_bpe = not hf_text and text.mask is None and (not tokenizer_class or tokenizer_class.startswith("CLIP"))
     kwargs = text_cfg.get("tokenizer_kwargs") if isinstance(text_cfg.get("tokenizer_kwargs"), dict) else {}
     # open_clip's own cleaning for this model: CLIP BPE lower-cases, its HFTokenizer defaults to 'whitespace'.
-    clean = kwargs.get("clean") or ("whitespace" if hf_text else "lower")
+    clean = kwargs.get("clean") or ("lower" if clip_bpe else "whitespace")
     vocab, merges = source / "textual" / "vocab.json", source / "textual" / "merges.txt"
     tokenizer_json = source / "textual" / TOKENIZER_JSON
     files = ["visual.onnx", "textual.onnx"]
-    if not hf_text and vocab.is_file() and merges.is_file():
+    if clip_bpe and vocab.is_file() and merges.is_file():
         shutil.copyfile(vocab, out / "vocab.json")
         shutil.copyfile(merges, out / "merges.txt")
         files += ["vocab.json", "merges.txt"]
@@ -140,10 +145,9 @@ def adopt_immich_export(source: Path, out: Path, name: str) -> ModelManifest:
     elif tokenizer_json.is_file():
         shutil.copyfile(tokenizer_json, out / TOKENIZER_JSON)
         files.append(TOKENIZER_JSON)
-        tokenizer_config = _read_json(source / "textual" / "tokenizer_config.json")
         tokenizer = settings_from_configs(tokenizer_config, context_length, clean,
                                           _read_json(source / "textual" / "special_tokens_map.json"))
-        if not hf_text:
+        if clip_bpe:
             # open_clip pads CLIP BPE with 0, not with the end-of-text token HF's config names.
             tokenizer.pop("pad_token", None)
             tokenizer["pad_id"] = 0

@@ -81,17 +81,31 @@ def scores_config(model) -> dict:
 
 
 def write_immich_export(model, target: Path, tokenizer: str = "vocab-merges", text_cfg: dict | None = None,
-                        tokenizer_dir: Path | None = None, preprocess: dict | None = None) -> Path:
+                        tokenizer_dir: Path | None = None, preprocess: dict | None = None,
+                        with_mask: bool = False) -> Path:
     """``tokenizer``: 'vocab-merges' (CLIP BPE files), 'clip-json' (HF CLIP tokenizer.json only) or 'copy'
-    (the files in ``tokenizer_dir``)."""
+    (the files in ``tokenizer_dir``). ``with_mask``: the text graph takes ``input_ids`` + ``attention_mask``, as
+    Immich's M-CLIP exports do."""
     import open_clip
     import torch
 
     Image, Text = _towers(model)
     _export(Image(True, False), (torch.randn(1, 3, TINY_IMAGE_SIZE, TINY_IMAGE_SIZE),), target / "visual" / "model.onnx",
             ["image"], ["embedding"], None)
-    _export(Text(True, False), (torch.ones(1, TINY_CONTEXT_LENGTH, dtype=torch.int32),),
-            target / "textual" / "model.onnx", ["text"], ["embedding"], None)
+    ids = torch.ones(1, TINY_CONTEXT_LENGTH, dtype=torch.int32)
+    if with_mask:
+        class Masked(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.inner = Text(True, True)
+
+            def forward(self, input_ids, attention_mask):
+                return self.inner(input_ids, attention_mask)[1]
+
+        _export(Masked(), (ids, torch.ones_like(ids)), target / "textual" / "model.onnx",
+                ["input_ids", "attention_mask"], ["embedding"], None)
+    else:
+        _export(Text(True, False), (ids,), target / "textual" / "model.onnx", ["text"], ["embedding"], None)
     config = json.loads(json.dumps(_TINY_CONFIG))
     config["text_cfg"].update(text_cfg or {})
     (target / "config.json").write_text(json.dumps({**config, **scores_config(model)}))

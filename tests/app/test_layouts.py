@@ -153,6 +153,26 @@ def test_immich_siglip_style_export(tmp_path, photos, gemma_tokenizer_dir):
     assert manifest["scores"]["logit_scale"] == pytest.approx(37.5, rel=1e-5)
 
 
+def test_immich_mclip_style_export(tmp_path, photos):
+    """M-CLIP: open_clip's CLIP config of the visual model, an XLM-R tokenizer.json, input_ids + attention_mask."""
+    from indexer.tokenizer import clean_text
+    from tests.indexer.test_text_tokenizer import _build
+
+    tokenizer_dir = tmp_path / "xlmr"
+    _build("xlm-roberta").save_pretrained(str(tokenizer_dir))
+    model = tiny_model(seed=11)
+    source = write_immich_export(model, tmp_path / "mclip", tokenizer="copy", tokenizer_dir=tokenizer_dir,
+                                 with_mask=True)
+    manifest = _import_index_search(tmp_path / "home", source, "mclip", photos)
+    assert manifest["textual_input"]["mask"] == "attention_mask" and manifest["textual_input"]["batch"] == 1
+    assert manifest["tokenizer"]["kind"] == "hf-tokenizers" and manifest["tokenizer"]["pad_token"] == "<pad>"
+    _, _, texts = _ours(tmp_path / "home", "mclip", list(photos.values()))
+    hf = transformers.AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    cleaned = [clean_text(t, "whitespace") for t in TEXTS]
+    ids = hf(cleaned, padding="max_length", truncation=True, max_length=77)["input_ids"]
+    _assert_close(_reference_text(model, ids), texts)
+
+
 @pytest.mark.parametrize("processor", ["clip", "siglip"])
 def test_transformers_js_export(tmp_path, photos, clip_tokenizer_dir, processor):
     model = tiny_model(seed=7, logit_bias=-3.0 if processor == "siglip" else None)
