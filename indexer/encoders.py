@@ -6,6 +6,7 @@ providers and thread settings. Nothing here imports torch.
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
 import re
@@ -81,10 +82,15 @@ def preload_cuda_libraries() -> None:
         preload = getattr(ort, "preload_dlls", None)
         if preload is None:
             return
+        said = io.StringIO()
         try:
-            preload()
+            # It print()s each library it cannot find to stdout, which would corrupt `search --json`.
+            with contextlib.redirect_stdout(said), contextlib.redirect_stderr(said):
+                preload()
         except Exception as exc:  # a missing library is reported again, more precisely, by the provider itself
             log.info("onnxruntime.preload_dlls failed: %s", exc)
+        if said.getvalue().strip():
+            log.info("onnxruntime.preload_dlls: %s", " | ".join(said.getvalue().strip().splitlines()))
 
 
 @dataclass(frozen=True)
@@ -110,7 +116,11 @@ def _provider_reason(captured: str) -> str | None:
     for _, text in errors:
         if " with error: " in text:
             reason = text.rsplit(" with error: ", 1)[1].strip()
-            return reason + (" (no NVIDIA driver found)" if "libcuda.so" in reason else "")
+            if "libcuda.so" in reason:
+                return reason + " (no NVIDIA driver found)"
+            if re.search(r"lib(cublas|cudnn|cudart|curand|cufft|nvrtc)", reason):
+                return reason + " (CUDA libraries missing: pip install 'mediaseek[gpu]')"
+            return reason
     for level, text in errors:
         if level in "EF":
             return text.split(" : ", 2)[-1].strip()[:300]

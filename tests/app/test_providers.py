@@ -56,7 +56,8 @@ def test_preload_is_harmless_when_repeated():
      "libcublasLt.so.13: cannot open shared object file: No such file or directory\n\x1b[m\n"
      "\x1b[0;93m2026-12-04 16:19:22.771 [W:onnxruntime:Default, onnxruntime_pybind_state.cc:1295 Create] "
      "Failed to create CUDAExecutionProvider. Require cuDNN 9.* and CUDA 13.*.\x1b[m\n",
-     "libcublasLt.so.13: cannot open shared object file: No such file or directory"),
+     "libcublasLt.so.13: cannot open shared object file: No such file or directory (CUDA libraries missing: "
+     "pip install 'mediaseek[gpu]')"),
     ("2026-12-04 16:19:22.771 [E:onnxruntime:Default, cuda_call.cc:123 CudaCall] CUDA failure 100: no CUDA-capable "
      "device is detected ; GPU=0\n", "CUDA failure 100: no CUDA-capable device is detected ; GPU=0"),
     ("2026-12-04 16:19:22.771 [W:onnxruntime:Default, x.cc:1 F] Failed to create CUDAExecutionProvider.\n",
@@ -66,3 +67,18 @@ def test_preload_is_harmless_when_repeated():
 def test_reason_is_taken_from_onnxruntimes_log(captured, expected):
     reason = _provider_reason(captured)
     assert reason == expected or (expected and reason.startswith(expected))
+
+
+def test_preload_output_stays_off_stdout(monkeypatch, capsys):
+    """onnxruntime.preload_dlls() print()s every CUDA library it cannot find: that must not reach stdout (JSON)."""
+    import indexer.encoders as encoders
+
+    def noisy_preload():
+        print("Failed to load libcublasLt.so.13: cannot open shared object file")
+        raise OSError("nothing to load")
+
+    monkeypatch.setattr(ort, "preload_dlls", noisy_preload, raising=False)
+    monkeypatch.setattr(encoders, "_preloaded", False)
+    encoders.preload_cuda_libraries()
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
