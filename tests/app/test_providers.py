@@ -6,7 +6,7 @@ import json
 import onnxruntime as ort
 import pytest
 
-from indexer.encoders import _provider_reason, choose_providers, preload_cuda_libraries, probe_providers
+from indexer.providers import _provider_reason, choose_providers, preload_cuda_libraries, probe_providers
 from tests.conftest import run_cli
 
 CUDA_LISTED = "CUDAExecutionProvider" in ort.get_available_providers()
@@ -71,14 +71,14 @@ def test_reason_is_taken_from_onnxruntimes_log(captured, expected):
 
 def test_preload_output_stays_off_stdout(monkeypatch, capsys):
     """onnxruntime.preload_dlls() print()s every CUDA library it cannot find: that must not reach stdout (JSON)."""
-    import indexer.encoders as encoders
+    import indexer.providers as providers
 
     def noisy_preload():
         print("Failed to load libcublasLt.so.13: cannot open shared object file")
         raise OSError("nothing to load")
 
     monkeypatch.setattr(ort, "preload_dlls", noisy_preload, raising=False)
-    monkeypatch.setattr(encoders, "_preloaded", False)
-    encoders.preload_cuda_libraries()
+    monkeypatch.setattr(providers, "_preloaded", False)
+    providers.preload_cuda_libraries()
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
