@@ -24,8 +24,8 @@ from app.paths import AppPaths
 from db import Database, Embedding, Media, Root, SearchMatrix, inside_folder
 from db import Model as ModelRecord
 from indexer.encoders import ClipModel, ModelLoadError
-from indexer.providers import ProviderInfo, probe_providers
 from indexer.events import IndexProgress, IndexReport
+from indexer.providers import ProviderInfo, probe_providers
 
 log = logging.getLogger(__name__)
 

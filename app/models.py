@@ -15,7 +15,8 @@ from pathlib import Path
 
 from app.config import Config
 from app.errors import MediaseekError, NotFoundError
-from app.layouts import adopt_export, adopt_immich_export, detect_layout  # noqa: F401  (adopt_immich_export: kept importable here)
+# adopt_immich_export moved to app.layouts; still importable from here.
+from app.layouts import adopt_export, adopt_immich_export, detect_layout  # noqa: F401
 from app.paths import AppPaths
 from indexer.manifest import ManifestError, ModelManifest, verify_files
 
