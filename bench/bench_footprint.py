@@ -27,7 +27,9 @@ def measure(root: Path, name: str, spec: str) -> int:
     env = root / name
     venv.EnvBuilder(with_pip=True).create(env)
     python = env / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "-q", spec], cwd=REPO, check=True)
+    done = subprocess.run([str(python), "-m", "pip", "install", "-q", spec], cwd=REPO, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"pip install {spec} failed:\n{done.stderr[-2000:]}")
     size = tree_size(env)
     site = next((env / "lib").glob("python*/site-packages"))
     biggest = sorted(((tree_size(p), p.name) for p in site.iterdir() if p.is_dir()), reverse=True)[:6]
