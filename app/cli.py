@@ -360,12 +360,15 @@ def cmd_status(lib, args) -> int:
             "failed": [{"path": f.path, "reason": f.reason} for f in st.failed],
             "text_read": st.text_read, "text_found": st.text_found, "text_pending": st.text_pending,
             "text_failed": [{"path": f.path, "reason": f.reason} for f in st.text_failed],
+            "provider": st.provider, "provider_wanted": st.provider_wanted, "provider_problem": st.provider_problem,
         }, ensure_ascii=True))
         return 0
     _out(f"library: {st.home}")
     _out(f"model: {st.active_model or 'none (see mediaseek models --help)'}")
     if st.serving_model and st.serving_model != st.active_model:
         _out(f"  searches use {st.serving_model} until '{PROG} index' has re-indexed with {st.active_model}")
+    _out(f"provider: {st.provider}" + (f" ({st.provider_wanted} unavailable: {st.provider_problem})"
+                                        if st.provider_problem else ""))
     _out(f"files: {st.photos} photos, {st.videos} videos; {st.indexed} indexed, {st.pending} pending, "
          f"{len(st.failed)} failed")
     if st.pending and st.active_model:

@@ -25,6 +25,7 @@ from db import Database, Embedding, Media, Root, SearchMatrix, inside_folder
 from db import Model as ModelRecord
 from indexer.encoders import ClipModel, ModelLoadError
 from indexer.events import IndexProgress, IndexReport
+from indexer.providers import ProviderInfo, probe_providers
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +132,10 @@ class LibraryStatus:
     text_found: int = 0  # ... of which some text was found
     text_pending: int = 0
     text_failed: list[FailedFile] = field(default_factory=list)
+    # onnxruntime execution provider in use, the one wanted first, and why they differ (None when they don't)
+    provider: str | None = None
+    provider_wanted: str | None = None
+    provider_problem: str | None = None
 
 
 def _norm_dir(path: str | os.PathLike) -> str:
@@ -510,6 +515,17 @@ class Library:
         return counts
 
     # -- status ------------------------------------------------------------------------
+    def execution_provider(self) -> ProviderInfo:
+        """The onnxruntime provider the model runs on: the warm model's session's, else a one-node probe's."""
+        clip = self._clip
+        if clip is not None and clip.image.loaded:
+            return clip.image.provider_info
+        try:
+            return probe_providers(self._providers)
+        except Exception as exc:  # status must never fail because onnxruntime cannot start
+            log.warning("provider probe failed: %s", exc)
+            return ProviderInfo("none", "CPUExecutionProvider", f"onnxruntime cannot start: {exc}")
+
     def status(self) -> LibraryStatus:
         roots = self.roots()
         with self.db.session() as session:
@@ -535,6 +551,8 @@ class Library:
             indexed=statuses.get("indexed", 0) - stale, pending=statuses.get("pending", 0) + stale,
             failed=failed, embeddings=embeddings, text_read=text.read, text_found=text.with_text,
             text_pending=text.pending, text_failed=[FailedFile(p, r) for p, r in text.failed],
+            provider=(provider := self.execution_provider()).provider, provider_wanted=provider.wanted,
+            provider_problem=provider.reason,
         )
 
     def needs_indexing(self) -> int:
