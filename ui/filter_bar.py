@@ -30,6 +30,8 @@ class FilterBar(QWidget):
     sort_changed = Signal(str)
     scores_toggled = Signal(bool)
     cutoff_changed = Signal(object)  # float | None
+    recursive_changed = Signal(bool)  # a folder is shown with its subfolders
+    jump_requested = Signal(int)  # the first row of a month
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -65,6 +67,22 @@ class FilterBar(QWidget):
         menu.addAction(holder)
         self.dates.setMenu(menu)
         layout.addWidget(self.dates)
+
+        self.subfolders = QCheckBox("Subfolders")
+        self.subfolders.setChecked(True)
+        self.subfolders.setToolTip("Show the folder's subfolders too")
+        self.subfolders.toggled.connect(self.recursive_changed)
+        self.subfolders.hide()  # only while a folder is shown
+        layout.addWidget(self.subfolders)
+
+        self.jump = QToolButton()
+        self.jump.setText("Jump to")
+        self.jump.setToolTip("Go to a month")
+        self.jump.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.jump.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.jump.setMenu(QMenu(self.jump))
+        self.jump.hide()
+        layout.addWidget(self.jump)
         layout.addStretch(1)
 
         self.sort = QComboBox()
@@ -143,6 +161,21 @@ class FilterBar(QWidget):
 
     def set_cutoff(self, hundredths: int) -> None:
         self.cutoff.setValue(hundredths)
+
+    def set_months(self, months) -> None:
+        """The month list of what is browsed (``app.browse.MonthBucket``): by year when long."""
+        menu = self.jump.menu()
+        menu.clear()
+        self.jump.setVisible(bool(months))
+        years: dict[int, list] = {}
+        for bucket in months:
+            years.setdefault(bucket.year, []).append(bucket)
+        nested = len(months) > 15
+        for year, buckets in years.items():
+            target = menu.addMenu(f"{year}  ({sum(b.count for b in buckets):,})") if nested else menu
+            for bucket in buckets:
+                action = target.addAction(f"{bucket.label}  ({bucket.count:,})")
+                action.triggered.connect(lambda _c=False, row=bucket.offset: self.jump_requested.emit(row))
 
     def _emit_filters(self, *_args) -> None:
         after, before = self.after_value(), self.before_value()

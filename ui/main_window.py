@@ -39,12 +39,14 @@ from ui.indexing import IndexingController
 from ui.preview import PreviewPane
 from ui.results_model import ResultsModel
 from ui.results_view import ResultsView
+from ui.browse import BrowseController
 from ui.search import SearchController
 from ui.settings import GuiSettings
 from ui.sidebar import LibrarySidebar
 from ui.tasks import TaskRunner
 from ui.thumbnail_loader import ThumbnailLoader
 from ui.widgets import MessageBar, ScopeChip
+from ui.window_browse import BrowseMixin
 from ui.window_folders import FoldersMixin
 from ui.window_pages import PagesMixin
 from ui.window_search import SearchMixin
@@ -57,7 +59,7 @@ MEDIA_SUFFIXES = frozenset({
     ".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".3gp",
 })
 
-class MainWindow(PagesMixin, SearchMixin, FoldersMixin, QMainWindow):
+class MainWindow(PagesMixin, SearchMixin, BrowseMixin, FoldersMixin, QMainWindow):
     library_loaded = Signal(object)  # LibrarySnapshot
     status_written = Signal()
 
@@ -86,6 +88,8 @@ class MainWindow(PagesMixin, SearchMixin, FoldersMixin, QMainWindow):
         self.loader = ThumbnailLoader(self.thumbnails, self.runner, self)
         self.search = SearchController(library, self.runner, self)
         self.indexing = IndexingController(library, self.runner, self)
+        self.browser = BrowseController(library, self.runner, self)
+        self._pending_jump: int | None = None
         self._build()
         self._build_menus()
         self._connect()
@@ -255,7 +259,13 @@ class MainWindow(PagesMixin, SearchMixin, FoldersMixin, QMainWindow):
         self.search.cleared.connect(self._search_cleared)
         self.search.failed.connect(self._search_failed)
         self.search.state_changed.connect(self._state_changed)
-        self.model.more_requested.connect(self.search.fetch_more)
+        self.model.more_requested.connect(self._fetch_more)
+        self.browser.results_ready.connect(self._browse_ready)
+        self.browser.months_ready.connect(self._months_ready)
+        self.browser.failed.connect(lambda message: self.message_bar.show_message(message, "error"))
+        self.filter_bar.filters_changed.connect(self._browse_filters_changed)
+        self.filter_bar.recursive_changed.connect(self._recursive_changed)
+        self.filter_bar.jump_requested.connect(self.jump_to_row)
         self.view.selectionModel().currentChanged.connect(self._current_changed)
         self.view.open_requested.connect(self._open_index)
 
@@ -283,6 +293,7 @@ class MainWindow(PagesMixin, SearchMixin, FoldersMixin, QMainWindow):
         self.failures_button.clicked.connect(self.show_failures)
 
         self.indexing.new_results.connect(self.search.refresh)
+        self.indexing.new_results.connect(lambda: self.browsing and self.browser.refresh())
         if self.status_file:
             self._status_timer = QTimer(self)
             self._status_timer.setSingleShot(True)
@@ -332,6 +343,7 @@ class MainWindow(PagesMixin, SearchMixin, FoldersMixin, QMainWindow):
             self.set_scope(self.settings.scope)
         self.refresh_library(start_indexing=has_model)
         if has_model:
+            self.browse_now()
             self.runner.submit(self.library.warm_up, self._warmed_up, pool="interactive")
         else:
             self._show_page(PAGE_NO_MODEL)

@@ -112,6 +112,8 @@ class FoldersMixin:
                 self.set_scope(None)
             self.refresh_library()
             self.search.refresh()
+            if self.browsing:
+                self.browser.refresh()
 
         self.runner.submit(lambda: library.remove_root(folder), done, pool="interactive")
 
@@ -131,6 +133,8 @@ class FoldersMixin:
             self._remove_now(folder)
         self.refresh_library()
         self.search.refresh()
+        if self.browsing:
+            self.browser.refresh()
 
     # ====================================================================================
     # models, failures, about

@@ -36,8 +36,15 @@ class PagesMixin:
         elif self.snapshot is not None and not self.snapshot.roots:
             self._show_page(PAGE_WELCOME)
         elif not self.search.state.has_query:
-            self._update_hint()
-            self._show_page(PAGE_HINT)
+            if self.model.rowCount() > 0 and self.model.browsing:
+                self._show_page(PAGE_RESULTS)
+            elif not self.browser.busy and (self.scope or self.browser.scope.kind or self.browser.scope.after
+                                            or self.browser.scope.before):
+                self._update_empty()
+                self._show_page(PAGE_EMPTY)
+            elif not self.browser.busy:
+                self._update_hint()
+                self._show_page(PAGE_HINT)
         elif self.model.rowCount() == 0 and not self.search.busy:
             self._update_empty()
             self._show_page(PAGE_EMPTY)
@@ -68,11 +75,12 @@ class PagesMixin:
             reasons.append(f"only {state.kind}s")
         if state.after or state.before:
             reasons.append("a date range")
-        if state.min_score:
+        if state.min_score and state.has_query:
             reasons.append(f"hiding matches below {state.min_score:.2f}")
-        text = "Nothing in the library matches."
+        text = "Nothing in the library matches." if state.has_query else "Nothing to show here yet."
         if reasons:
-            text = "Nothing matches with these filters: " + ", ".join(reasons) + "."
+            text = ("Nothing matches with these filters: " if state.has_query else "Nothing here with these filters: ") \
+                + ", ".join(reasons) + "."
         if self.indexing.running:
             text += " Indexing is still running; results appear as files are indexed."
         self.empty_page.text.setText(text)
@@ -85,6 +93,9 @@ class PagesMixin:
             n = self.model.rowCount()
             more = "+" if self.model.canFetchMore() else ""
             parts.append(f"{n:,}{more} {'result' if n == 1 else 'results'}")
+        elif self.model.browsing and self.browser.months:
+            n = sum(m.count for m in self.browser.months)
+            parts.append(f"{n:,} {'item' if n == 1 else 'items'} shown")
         if snap is not None:
             parts.append(f"{format_count(snap.status.photos, 'photo')}, {format_count(snap.status.videos, 'video')}"
                          " in the library")
@@ -105,6 +116,7 @@ class PagesMixin:
             "message": self.message_bar.text.text() if self.message_bar.isVisible() else None,
             "thumbnails": self.loader.generated, "active": self.isActiveWindow(),
             "selected": self.preview.result.path if self.preview.result else None,
+            "browsing": self.model.browsing, "header": self.view.header_text(),
             "shown_at": self._shown_wall,
         }
         tmp = f"{self.status_file}.tmp"

@@ -68,6 +68,8 @@ class SearchMixin:
         self.sidebar.select_scope(folder)
         self.setWindowTitle(f"{os.path.basename(folder.rstrip(os.sep)) or folder} — mediaseek" if folder else "mediaseek")
         self.search.set_scope(folder)
+        self.filter_bar.subfolders.setVisible(folder is not None)
+        self.browser.set_scope(folder=folder)
         self._update_page()
         self._write_status()
 
@@ -81,6 +83,7 @@ class SearchMixin:
 
     def _sort_changed(self, sort: str) -> None:
         self.search.set_sort(sort)
+        self.browser.set_scope(newest_first=sort != "oldest")
 
     def _scores_toggled(self, show: bool) -> None:
         self.view.set_show_scores(show)
@@ -100,7 +103,11 @@ class SearchMixin:
 
     def _results_ready(self, results: list[SearchResult], more: bool) -> None:
         current = self.view.currentIndex()
-        keep = current.data(ResultRole).media_id if current.isValid() else None
+        # the same query again (new files indexed) keeps the selected item; a new list starts at the top
+        keep = current.data(ResultRole).media_id if current.isValid() and not self.model.browsing else None
+        self.model.browsing = self.view.delegate.browsing = False
+        self.model.sectioned = self.search.state.sort != "relevance"
+        self.filter_bar.set_months([])
         self.model.set_results(results, more)
         if keep is not None and not self.view.currentIndex().isValid():
             row = self.model.row_of(keep)
@@ -114,8 +121,7 @@ class SearchMixin:
         self._write_status()
 
     def _search_cleared(self) -> None:
-        self.model.clear()
-        self.preview.show_result(None)
+        self.browse_now()
         self._update_page()
         self._update_summary()
         self._write_status()

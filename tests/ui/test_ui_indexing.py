@@ -42,10 +42,11 @@ def test_pause_cancel_then_index_while_a_search_is_open(qtbot, make_window, tmp_
     assert report.cancelled and report.embedded == 0
     assert "cancelled" in status.label.text() and not status.bar.isVisible()
 
-    qtbot.waitUntil(lambda: window.current_page() == "hint", timeout=10_000)  # the folder is in the library now
+    # the folder is in the library now: its files are browsable even before they are embedded
+    qtbot.waitUntil(lambda: window.current_page() == "results" and window.model.rowCount() == COUNT, timeout=10_000)
     window.search.submit("noise")
     wait_idle(qtbot, window)
-    assert window.model.rowCount() == 0
+    assert window.model.rowCount() == 0 and not window.model.browsing
     window.indexing.refresh_ms = 0
     window.start_indexing()
     assert status.pause_button.toolTip() == "Pause indexing"

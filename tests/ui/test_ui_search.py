@@ -21,10 +21,10 @@ def type_query(qtbot, window, text: str) -> None:
 def test_typing_searches_after_a_pause_and_shows_the_grid(qtbot, make_window, indexed, library):
     window = make_window()
     wait_idle(qtbot, window)
-    assert window.current_page() == "hint"
+    assert window.current_page() == "results" and window.model.browsing  # no query: the library, newest first
     type_query(qtbot, window, "a red square")
-    assert window.model.rowCount() == 0  # debounced: nothing yet while typing
-    qtbot.waitUntil(lambda: window.model.rowCount() == len(PHOTOS), timeout=10_000)
+    assert window.model.browsing  # debounced: nothing searched yet while typing
+    qtbot.waitUntil(lambda: not window.model.browsing and window.model.rowCount() == len(PHOTOS), timeout=10_000)
     assert window.current_page() == "results"
     expected = [r.path for r in library.search("a red square")]
     assert [r.path for r in window.model.results] == expected[: len(PHOTOS)]
@@ -38,8 +38,8 @@ def test_enter_searches_at_once_and_escape_clears(qtbot, make_window, indexed):
     QTest.keyClick(window.search_field, Qt.Key.Key_Return)
     assert window.model.rowCount() == len(PHOTOS)  # no debounce wait with Enter
     QTest.keyClick(window.search_field, Qt.Key.Key_Escape)
-    assert window.search_field.text() == "" and window.model.rowCount() == 0
-    assert window.current_page() == "hint"
+    assert window.search_field.text() == "" and window.model.browsing and window.model.rowCount() == len(PHOTOS)
+    assert window.current_page() == "results"
 
 
 def test_filters_type_dates_and_cutoff(qtbot, make_window, indexed):
