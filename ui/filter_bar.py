@@ -29,7 +29,7 @@ class FilterBar(QWidget):
     filters_changed = Signal(object, object, object)  # kind, after, before
     sort_changed = Signal(str)
     scores_toggled = Signal(bool)
-    cutoff_changed = Signal(object)  # float | None
+    cutoff_changed = Signal(float)  # the strength (0..1) the user moved the cut-off to
     recursive_changed = Signal(bool)  # a folder is shown with its subfolders
     jump_requested = Signal(int)  # the first row of a month
 
@@ -99,22 +99,23 @@ class FilterBar(QWidget):
         layout.addWidget(self.scores)
         layout.addSpacing(8)
 
-        cut_label = QLabel("Hide weak")
-        cut_label.setToolTip("Hide results that match less than this score")
+        cut_label = QLabel("Match")
+        cut_label.setToolTip("Show matches at least this strong (100 % is the best match; the default is "
+                             "what stands out for the query)")
         layout.addWidget(cut_label)
         self.cutoff = QSlider(Qt.Orientation.Horizontal)
-        self.cutoff.setRange(0, CUTOFF_MAX)
+        self.cutoff.setRange(0, 100)
         self.cutoff.setMinimumWidth(70)
         self.cutoff.setMaximumWidth(120)
         self.cutoff.setToolTip(cut_label.toolTip())
         self.cutoff_value = QLabel()
-        self.cutoff_value.setMinimumWidth(self.cutoff_value.fontMetrics().horizontalAdvance("≥ 0.00") + 4)
+        self.cutoff_value.setMinimumWidth(self.cutoff_value.fontMetrics().horizontalAdvance("≥ 100 %") + 4)
         layout.addWidget(self.cutoff)
         layout.addWidget(self.cutoff_value)
         self._cutoff_timer = QTimer(self)
         self._cutoff_timer.setSingleShot(True)
         self._cutoff_timer.setInterval(150)
-        self._cutoff_timer.timeout.connect(lambda: self.cutoff_changed.emit(self.min_score()))
+        self._cutoff_timer.timeout.connect(lambda: self.cutoff_changed.emit(self.strength()))
         self.cutoff.valueChanged.connect(self._cutoff_moved)
         self._cutoff_moved(0)
         self.dates.setText("Any date")
@@ -145,9 +146,9 @@ class FilterBar(QWidget):
     def before_value(self) -> date | None:
         return self._date_value(self.before)
 
-    def min_score(self) -> float | None:
-        value = self.cutoff.value()
-        return value / 100 if value else None
+    def strength(self) -> float:
+        """The cut-off the slider shows, 0..1."""
+        return self.cutoff.value() / 100
 
     def set_kind(self, kind: str | None) -> None:
         self.kind.setCurrentIndex(max(0, self.kind.findData(kind)))
@@ -159,8 +160,16 @@ class FilterBar(QWidget):
     def set_sort(self, sort: str) -> None:
         self.sort.setCurrentIndex(max(0, self.sort.findData(sort)))
 
-    def set_cutoff(self, hundredths: int) -> None:
-        self.cutoff.setValue(hundredths)
+    def set_cutoff(self, percent: int) -> None:
+        """Move the slider as the user would (emits ``cutoff_changed``)."""
+        self.cutoff.setValue(percent)
+
+    def show_cutoff(self, strength: float) -> None:
+        """Show the cut-off in force (a new search's rule) without emitting anything."""
+        self.cutoff.blockSignals(True)
+        self.cutoff.setValue(round(strength * 100))
+        self.cutoff.blockSignals(False)
+        self.cutoff_value.setText(f"≥ {self.cutoff.value()} %")
 
     def set_months(self, months) -> None:
         """The month list of what is browsed (``app.browse.MonthBucket``): by year when long."""
@@ -191,5 +200,5 @@ class FilterBar(QWidget):
         self.filters_changed.emit(self.kind_value(), self.after_value(), self.before_value())
 
     def _cutoff_moved(self, value: int) -> None:
-        self.cutoff_value.setText(f"≥ {value / 100:.2f}" if value else "off")
+        self.cutoff_value.setText(f"≥ {value} %")
         self._cutoff_timer.start()

@@ -45,7 +45,7 @@ from ui.settings import GuiSettings
 from ui.sidebar import LibrarySidebar
 from ui.tasks import TaskRunner
 from ui.thumbnail_loader import ThumbnailLoader
-from ui.widgets import MessageBar, ScopeChip
+from ui.widgets import MessageBar, ScopeChip, WeakerBar
 from ui.window_browse import BrowseMixin
 from ui.window_folders import FoldersMixin
 from ui.window_pages import PagesMixin
@@ -158,7 +158,14 @@ class MainWindow(PagesMixin, SearchMixin, BrowseMixin, FoldersMixin, QMainWindow
         self.view = ResultsView()
         self.view.setModel(self.model)
         self.empty_page = EmptyStatePage("No matches", "", "Clear Filters", magnifier_icon(self._dim_text_color()))
-        for page in (self.no_model_page, self.welcome_page, self.hint_page, self.view, self.empty_page):
+        self.results_page = QWidget()
+        results_layout = QVBoxLayout(self.results_page)
+        results_layout.setContentsMargins(0, 0, 0, 0)
+        results_layout.setSpacing(0)
+        results_layout.addWidget(self.view, 1)
+        self.weaker_bar = WeakerBar()
+        results_layout.addWidget(self.weaker_bar)
+        for page in (self.no_model_page, self.welcome_page, self.hint_page, self.results_page, self.empty_page):
             self.pages.addWidget(page)
         self.pages.setCurrentIndex(PAGE_HINT)
         self.splitter.addWidget(self.pages)
@@ -273,6 +280,8 @@ class MainWindow(PagesMixin, SearchMixin, BrowseMixin, FoldersMixin, QMainWindow
         self.filter_bar.sort_changed.connect(self._sort_changed)
         self.filter_bar.scores_toggled.connect(self._scores_toggled)
         self.filter_bar.cutoff_changed.connect(self._cutoff_changed)
+        self.search.weaker_changed.connect(self._weaker_changed)
+        self.weaker_bar.toggled.connect(self.search.set_show_weak)
 
         self.scope_chip.clear_requested.connect(lambda: self.set_scope(None))
         self.similar_chip.clear_requested.connect(self.clear_search)
@@ -316,21 +325,16 @@ class MainWindow(PagesMixin, SearchMixin, BrowseMixin, FoldersMixin, QMainWindow
                 self.resize(min(1280, int(area.width() * 0.85)), min(820, int(area.height() * 0.85)))
         if self.settings.splitter is not None:
             self.splitter.restoreState(self.settings.splitter)
-        self.filter_bar.set_sort(self.settings.sort)
-        self.search.set_sort(self.settings.sort)
+        # sort order and cut-off are per search (a new one starts at best match, with the rule's cut-off)
         self.filter_bar.scores.setChecked(self.settings.show_scores)
         self._scores_toggled(self.settings.show_scores)
-        self.filter_bar.set_cutoff(self.settings.cutoff)
-        self.search.set_min_score(self.filter_bar.min_score())
         self.view.set_thumb_size(self.settings.thumbnail_size)
 
     def save_settings(self) -> None:
         self.settings.geometry = self.saveGeometry()
         self.settings.splitter = self.splitter.saveState()
         self.settings.scope = self.scope
-        self.settings.sort = self.search.state.sort
         self.settings.show_scores = self.filter_bar.scores.isChecked()
-        self.settings.cutoff = self.filter_bar.cutoff.value()
         self.settings.thumbnail_size = self.view.delegate.thumb_size
         self.settings.sync()
 

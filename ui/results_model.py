@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QObject, QPersistentModelIndex, Qt, QUrl, Signal
 
+from app import relevance
 from app.browse import month_of
 from app.library import SearchResult
 from ui.format import format_date, format_timestamp
@@ -33,9 +34,6 @@ def section_label(epoch: float | None) -> str:
     return datetime(month[0], month[1], 1).strftime("%B %Y") if month else "No date"
 
 
-def score_words(score: float) -> str:
-    """A score as a person reads it (the engine's number is for ranking, not for showing)."""
-    return f"{max(0.0, min(1.0, score)) * 100:.0f} %"
 
 
 def thumb_bucket(px: float) -> int:
@@ -56,6 +54,7 @@ class ResultsModel(QAbstractListModel):
         self._fetching = False
         self.sectioned = False  # in date order: months are shown as sections
         self.browsing = False  # no query: the items have no scores
+        self.profile = None  # app.relevance.ScoreProfile of the query shown: scores as a person reads them
         loader.ready.connect(self._thumbnail_ready)
         loader.failed.connect(lambda key, _reason: self._thumbnail_ready(key))
 
@@ -100,6 +99,12 @@ class ResultsModel(QAbstractListModel):
                 return row
         return -1
 
+    def score_text(self, result: SearchResult) -> str:
+        """'strong · 92 %': the engine's raw number is for ranking, not for showing."""
+        if self.profile is None:
+            return ""
+        return relevance.words(self.profile.strength(result.score))
+
     def thumb_key(self, result: SearchResult) -> ThumbKey:
         return ThumbKey(result.path, result.kind, result.timestamp if result.kind == "video" else None,
                         result.media_id, self.thumb_px)
@@ -138,7 +143,7 @@ class ResultsModel(QAbstractListModel):
             if result.kind == "video" and result.duration:
                 lines.append(f"length {format_timestamp(result.duration)}")
             if not self.browsing:
-                lines.append(f"match {score_words(result.score)}")
+                lines.append(f"match: {self.score_text(result)}")
             return "\n".join(lines)
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return f"{os.path.basename(result.path)}, {result.kind}"

@@ -21,7 +21,6 @@ from ui.results_model import (
     SectionRole,
     SectionStartRole,
     ThumbFailedRole,
-    score_words,
     thumb_bucket,
 )
 
@@ -125,7 +124,10 @@ class ResultDelegate(QStyledItemDelegate):
         if result.kind == "video":
             self._paint_video_badge(painter, box, option.font, result)
         if self.show_scores and not self.browsing:
-            paint_badge(painter, box, option.font, score_words(result.score), Qt.Corner.TopRightCorner)
+            model = index.model()
+            text = model.score_text(result) if isinstance(model, ResultsModel) else ""
+            if text:
+                paint_badge(painter, box, option.font, text, Qt.Corner.TopRightCorner)
         if index.data(SectionStartRole):
             paint_badge(painter, box, option.font, index.data(SectionRole) or "", Qt.Corner.TopLeftCorner)
 

@@ -35,6 +35,8 @@ class BrowseMixin:
             return
         self.model.browsing = self.view.delegate.browsing = True
         self.model.sectioned = True
+        self.model.profile = None
+        self.weaker_bar.set_count(0, False)
         current = self.view.currentIndex()
         keep = current.data(ResultRole).media_id if current.isValid() and not appended else None
         self.model.set_results(results, more, appended)

@@ -75,8 +75,6 @@ class PagesMixin:
             reasons.append(f"only {state.kind}s")
         if state.after or state.before:
             reasons.append("a date range")
-        if state.min_score and state.has_query:
-            reasons.append(f"hiding matches below {state.min_score:.2f}")
         text = "Nothing in the library matches." if state.has_query else "Nothing to show here yet."
         if reasons:
             text = ("Nothing matches with these filters: " if state.has_query else "Nothing here with these filters: ") \

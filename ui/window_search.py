@@ -76,8 +76,7 @@ class SearchMixin:
     def clear_filters(self) -> None:
         self.filter_bar.set_kind(None)
         self.filter_bar.set_dates(None, None)
-        self.filter_bar.set_cutoff(0)
-        self.search.set_min_score(None)
+        self.search.set_strength(None)
         if self.scope:
             self.set_scope(None)
 
@@ -91,13 +90,20 @@ class SearchMixin:
         self.scores_action.setChecked(show)
         self.scores_action.blockSignals(False)
 
-    def _cutoff_changed(self, value: float | None) -> None:
-        self.search.set_min_score(value)
+    def _cutoff_changed(self, strength: float) -> None:
+        self.search.set_strength(strength)
+
+    def _weaker_changed(self, weaker: int) -> None:
+        self.weaker_bar.set_count(weaker, self.search.state.show_weak)
 
     def set_thumb_size(self, size: int) -> None:
         self.view.set_thumb_size(max(96, min(320, size)))
 
     def _state_changed(self, state: SearchState) -> None:
+        if state.has_query and self.filter_bar.sort.currentData() != state.sort:
+            self.filter_bar.sort.blockSignals(True)  # a new search starts at best match
+            self.filter_bar.set_sort(state.sort)
+            self.filter_bar.sort.blockSignals(False)
         if state.image is None and self.similar_chip.isVisible():
             self.similar_chip.set_folder(None)
 
@@ -107,6 +113,8 @@ class SearchMixin:
         keep = current.data(ResultRole).media_id if current.isValid() and not self.model.browsing else None
         self.model.browsing = self.view.delegate.browsing = False
         self.model.sectioned = self.search.state.sort != "relevance"
+        self.model.profile = self.search.profile
+        self.filter_bar.show_cutoff(self.search.cut_strength())
         self.filter_bar.set_months([])
         self.model.set_results(results, more)
         if keep is not None and not self.view.currentIndex().isValid():

@@ -91,4 +91,4 @@ def test_geometry_scope_and_view_options_are_remembered(qtbot, make_window, inde
     assert (second.width(), second.height()) == (770, 610)
     assert second.scope == str(indexed / "city") and second.scope_chip.isVisible()
     assert second.filter_bar.scores.isChecked() and second.view.delegate.show_scores
-    assert second.search.state.sort == "newest"
+    assert second.search.state.sort == "relevance"  # the order is per search: a new one starts at best match
