@@ -57,6 +57,11 @@ class BrowseController(QObject):
         """New files were indexed: read again what was shown (the view keeps its place)."""
         self.run()
 
+    def forget(self, paths) -> None:
+        """Files left the library: drop them from what was read (the next page starts right)."""
+        gone = set(paths)
+        self.results = [r for r in self.results if r.path not in gone]
+
     def fetch_more(self, upto: int | None = None) -> None:
         """The view reached the end (or a jump needs row ``upto``): read the next rows."""
         if not self.more:

@@ -39,6 +39,7 @@ from ui.indexing import IndexingController
 from ui.preview import PreviewPane
 from ui.results_model import ResultsModel
 from ui.results_view import ResultsView
+from ui.actions import ResultActions
 from ui.browse import BrowseController
 from ui.search import SearchController
 from ui.settings import GuiSettings
@@ -46,6 +47,7 @@ from ui.sidebar import LibrarySidebar
 from ui.tasks import TaskRunner
 from ui.thumbnail_loader import ThumbnailLoader
 from ui.widgets import MessageBar, ScopeChip, WeakerBar
+from ui.window_actions import ActionsMixin
 from ui.window_browse import BrowseMixin
 from ui.window_folders import FoldersMixin
 from ui.window_pages import PagesMixin
@@ -59,7 +61,7 @@ MEDIA_SUFFIXES = frozenset({
     ".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".3gp",
 })
 
-class MainWindow(PagesMixin, SearchMixin, BrowseMixin, FoldersMixin, QMainWindow):
+class MainWindow(PagesMixin, SearchMixin, BrowseMixin, ActionsMixin, FoldersMixin, QMainWindow):
     library_loaded = Signal(object)  # LibrarySnapshot
     status_written = Signal()
 
@@ -89,6 +91,9 @@ class MainWindow(PagesMixin, SearchMixin, BrowseMixin, FoldersMixin, QMainWindow
         self.search = SearchController(library, self.runner, self)
         self.indexing = IndexingController(library, self.runner, self)
         self.browser = BrowseController(library, self.runner, self)
+        self.actions = ResultActions(library, self.runner, lambda text, level, buttons: self._say(text, level, buttons),
+                                     self)
+        self.context_menu = None
         self._pending_jump: int | None = None
         self._build()
         self._build_menus()
@@ -223,9 +228,19 @@ class MainWindow(PagesMixin, SearchMixin, BrowseMixin, FoldersMixin, QMainWindow
         copy_action = QAction("&Copy Path", self)
         copy_action.setShortcut(QKeySequence.StandardKey.Copy)
         copy_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        copy_action.triggered.connect(lambda: self.preview.result and desktop.copy_path(self.preview.result.path))
+        copy_action.triggered.connect(self.copy_selected_paths)
         self.view.addAction(copy_action)
         edit_menu.addAction(copy_action)
+        self.undo_action = QAction("&Undo Move to Trash", self)
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.undo_action.triggered.connect(self.undo)
+        edit_menu.insertAction(self.find_action, self.undo_action)
+        self.trash_action = QAction(themed("user-trash"), "Move to &Trash", self)
+        self.trash_action.setShortcut(QKeySequence.StandardKey.Delete)
+        self.trash_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.trash_action.triggered.connect(self.trash_selected)
+        self.view.addAction(self.trash_action)
+        edit_menu.addAction(self.trash_action)
 
         view_menu = menu.addMenu("&View")
         self.scores_action = QAction("Show &Scores", self)
@@ -275,6 +290,12 @@ class MainWindow(PagesMixin, SearchMixin, BrowseMixin, FoldersMixin, QMainWindow
         self.filter_bar.jump_requested.connect(self.jump_to_row)
         self.view.selectionModel().currentChanged.connect(self._current_changed)
         self.view.open_requested.connect(self._open_index)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._context_menu)
+        self.view.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.actions.similar_requested.connect(self.search_similar)
+        self.actions.removed.connect(self._files_removed)
+        self.actions.changed.connect(self._files_changed)
 
         self.filter_bar.filters_changed.connect(self.search.set_filters)
         self.filter_bar.sort_changed.connect(self._sort_changed)
@@ -292,7 +313,7 @@ class MainWindow(PagesMixin, SearchMixin, BrowseMixin, FoldersMixin, QMainWindow
         self.sidebar.reveal_requested.connect(desktop.reveal_in_file_manager)
 
         self.preview.open_requested.connect(self.open_file)
-        self.preview.reveal_requested.connect(desktop.reveal_in_file_manager)
+        self.preview.reveal_requested.connect(self.actions.reveal)
         self.preview.copy_requested.connect(self._copy_path)
         self.preview.similar_requested.connect(self.search_similar)
 

@@ -90,6 +90,15 @@ class ResultsModel(QAbstractListModel):
     def clear(self) -> None:
         self.set_results([])
 
+    def remove_paths(self, paths) -> None:
+        """Drop these files' rows where they are (the rest of the grid stays in place)."""
+        gone = set(paths)
+        rows = [i for i, r in enumerate(self._results) if r.path in gone]
+        for row in reversed(rows):
+            self.beginRemoveRows(QModelIndex(), row, row)
+            del self._results[row]
+            self.endRemoveRows()
+
     def result(self, row: int) -> SearchResult | None:
         return self._results[row] if 0 <= row < len(self._results) else None
 

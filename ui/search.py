@@ -138,6 +138,12 @@ class SearchController(QObject):
             if self.ranked:
                 self._publish()
 
+    def forget(self, paths) -> None:
+        """Files left the library (trashed, moved away): drop them without searching again."""
+        gone = set(paths)
+        self.ranked = [r for r in self.ranked if r.path not in gone]
+        self.results = [r for r in self.results if r.path not in gone]
+
     def cut_strength(self) -> float:
         """The cut-off in force, as a strength (0..1)."""
         if self.state.strength is not None:

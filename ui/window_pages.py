@@ -94,6 +94,9 @@ class PagesMixin:
         elif self.model.browsing and self.browser.months:
             n = sum(m.count for m in self.browser.months)
             parts.append(f"{n:,} {'item' if n == 1 else 'items'} shown")
+        selected = len(self.view.selectionModel().selectedIndexes())
+        if selected > 1:
+            parts.append(f"{selected:,} selected")
         if snap is not None:
             parts.append(f"{format_count(snap.status.photos, 'photo')}, {format_count(snap.status.videos, 'video')}"
                          " in the library")
