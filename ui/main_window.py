@@ -45,6 +45,7 @@ from ui.search import SearchController
 from ui.settings import GuiSettings
 from ui.sidebar import LibrarySidebar
 from ui.tasks import TaskRunner
+from ui.viewer import Viewer
 from ui.thumbnail_loader import ThumbnailLoader
 from ui.widgets import MessageBar, ScopeChip, WeakerBar
 from ui.window_actions import ActionsMixin
@@ -94,6 +95,7 @@ class MainWindow(PagesMixin, SearchMixin, BrowseMixin, ActionsMixin, FoldersMixi
         self.actions = ResultActions(library, self.runner, lambda text, level, buttons: self._say(text, level, buttons),
                                      self)
         self.context_menu = None
+        self.viewer = Viewer(self.thumbnails, self.runner, self)
         self._pending_jump: int | None = None
         self._build()
         self._build_menus()
@@ -290,6 +292,9 @@ class MainWindow(PagesMixin, SearchMixin, BrowseMixin, ActionsMixin, FoldersMixi
         self.filter_bar.jump_requested.connect(self.jump_to_row)
         self.view.selectionModel().currentChanged.connect(self._current_changed)
         self.view.open_requested.connect(self._open_index)
+        self.view.view_requested.connect(self.show_viewer)
+        self.viewer.closed.connect(self._viewer_closed)
+        self.viewer.open_requested.connect(self.open_file)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._context_menu)
         self.view.selectionModel().selectionChanged.connect(self._selection_changed)
@@ -449,6 +454,11 @@ class MainWindow(PagesMixin, SearchMixin, BrowseMixin, ActionsMixin, FoldersMixi
     # ====================================================================================
     # lifetime
     # ====================================================================================
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        if self.viewer.isVisible():
+            self._place_viewer()
+
     def showEvent(self, event) -> None:
         super().showEvent(event)
         if self._shown_at is None:

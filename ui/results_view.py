@@ -177,7 +177,8 @@ class ResultDelegate(QStyledItemDelegate):
         painter.restore()
 
 class ResultsView(QListView):
-    open_requested = Signal(QModelIndex)
+    open_requested = Signal(QModelIndex)  # Enter: in the file's application
+    view_requested = Signal(QModelIndex)  # Space, double-click: in the full-window viewer
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -200,7 +201,7 @@ class ResultsView(QListView):
         self.setFrameShape(QListView.Shape.NoFrame)
         self.setSpacing(0)
         self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.doubleClicked.connect(self.open_requested)
+        self.doubleClicked.connect(self.view_requested)
         self.header = QLabel(self)
         self.header.setObjectName("MonthHeader")
         font = QFont(self.font())
@@ -299,6 +300,9 @@ class ResultsView(QListView):
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
             self.open_requested.emit(self.currentIndex())
+            return
+        if event.key() == Qt.Key.Key_Space and not event.modifiers() and self.currentIndex().isValid():
+            self.view_requested.emit(self.currentIndex())
             return
         super().keyPressEvent(event)
 

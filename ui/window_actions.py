@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QPoint
-from PySide6.QtCore import QItemSelectionModel
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint
+from PySide6.QtWidgets import QAbstractItemView
 
 from app.library import SearchResult
 from ui.results_model import ResultRole
@@ -74,3 +74,23 @@ class ActionsMixin:
 
     def _selection_changed(self, *_args) -> None:
         self._update_summary()
+
+    # -- the full-window viewer -------------------------------------------------------------
+    def show_viewer(self, index: QModelIndex) -> None:
+        if not index.isValid():
+            return
+        self._place_viewer()
+        self.viewer.show_row(self.model, index.row())
+        self._write_status()
+
+    def _place_viewer(self) -> None:
+        central = self.centralWidget()
+        self.viewer.setGeometry(central.geometry())
+
+    def _viewer_closed(self, row: int) -> None:
+        if 0 <= row < self.model.rowCount():
+            index = self.model.index(row)
+            self.view.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+            self.view.scrollTo(index, QAbstractItemView.ScrollHint.EnsureVisible)
+        self.view.setFocus()
+        self._write_status()

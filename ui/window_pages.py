@@ -118,6 +118,7 @@ class PagesMixin:
             "thumbnails": self.loader.generated, "active": self.isActiveWindow(),
             "selected": self.preview.result.path if self.preview.result else None,
             "browsing": self.model.browsing, "header": self.view.header_text(),
+            "viewer": self.viewer.result.path if self.viewer.isVisible() and self.viewer.result else None,
             "shown_at": self._shown_wall,
         }
         tmp = f"{self.status_file}.tmp"
