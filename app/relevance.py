@@ -7,7 +7,8 @@ matches that stand out from the query's own score distribution over what is sear
     background = mean of the scores, spread = their standard deviation
     cut-off    = max(top - DELTA * (top - background), background + K * spread)
 
-i.e. a match must be both close to the best one and well above the crowd. For sigmoid models
+i.e. a match must be both close to the best one and well above the crowd (when not even the best
+match clears the crowd by K spreads, "close to the best one" alone decides). For sigmoid models
 (SigLIP: the manifest carries ``logit_scale`` and ``logit_bias``) the score is a probability and
 the cut-off is simply ``p >= MIN_PROBABILITY``.
 
@@ -64,7 +65,9 @@ class ScoreProfile:
         if lead <= 1e-9 or self.count < 3:
             return 0.0  # nothing stands out from a flat or tiny distribution: show what there is
         above = K * self.spread / lead
-        return max(0.0, min(1.0, max(1.0 - DELTA, above)))
+        if above >= 1.0:  # nothing clears the crowd by K spreads: keep what is close to the best match
+            return 1.0 - DELTA
+        return max(1.0 - DELTA, above)
 
     def cutoff(self) -> float:
         """The default cut-off as a raw score."""

@@ -292,6 +292,7 @@ class MainWindow(PagesMixin, SearchMixin, BrowseMixin, ActionsMixin, FoldersMixi
         self.filter_bar.jump_requested.connect(self.jump_to_row)
         self.view.selectionModel().currentChanged.connect(self._current_changed)
         self.view.open_requested.connect(self._open_index)
+        self.preview.score_text = self.model.score_text
         self.view.view_requested.connect(self.show_viewer)
         self.viewer.closed.connect(self._viewer_closed)
         self.viewer.open_requested.connect(self.open_file)

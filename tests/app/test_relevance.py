@@ -49,3 +49,10 @@ def test_words():
     assert relevance.words(0.92) == "strong · 92 %"
     assert relevance.words(0.6) == "good · 60 %"
     assert relevance.words(-0.3) == "weak · 0 %"
+
+
+def test_when_nothing_stands_out_matches_close_to_the_best_are_kept():
+    scores = [0.30, 0.29, 0.22, 0.21, 0.20, 0.19, 0.18, 0.10]  # the best is not 2 std above the mean
+    prof = relevance.profile(scores)
+    assert prof.default_strength() == 1 - relevance.DELTA
+    assert relevance.split(scores, prof) == 2
