@@ -117,7 +117,7 @@ class PagesMixin:
             "message": self.message_bar.text.text() if self.message_bar.isVisible() else None,
             "thumbnails": self.loader.generated, "active": self.isActiveWindow(),
             "selected": self.preview.result.path if self.preview.result else None,
-            "browsing": self.model.browsing, "header": self.view.header_text(),
+            "browsing": self.model.browsing, "weaker": self.weaker_bar.count if self.weaker_bar.isVisible() else 0, "header": self.view.header_text(),
             "viewer": self.viewer.result.path if self.viewer.isVisible() and self.viewer.result else None,
             "shown_at": self._shown_wall,
         }
