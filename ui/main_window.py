@@ -256,6 +256,13 @@ class MainWindow(PagesMixin, SearchMixin, BrowseMixin, ActionsMixin, FoldersMixi
         smaller.setShortcut(QKeySequence.StandardKey.ZoomOut)
         smaller.triggered.connect(lambda: self.set_thumb_size(self.view.delegate.thumb_size - 32))
         view_menu.addActions([bigger, smaller])
+        view_menu.addSeparator()
+        self.preview_action = QAction("Show &Preview", self)
+        self.preview_action.setCheckable(True)
+        self.preview_action.setChecked(True)
+        self.preview_action.setShortcut(QKeySequence("F9"))
+        self.preview_action.toggled.connect(self._preview_toggled)
+        view_menu.addAction(self.preview_action)
 
         library_menu = menu.addMenu("&Library")
         self.index_action = QAction(themed("view-refresh"), "&Index Now", self)
@@ -356,6 +363,7 @@ class MainWindow(PagesMixin, SearchMixin, BrowseMixin, ActionsMixin, FoldersMixi
         self.filter_bar.scores.setChecked(self.settings.show_scores)
         self._scores_toggled(self.settings.show_scores)
         self.view.set_thumb_size(self.settings.thumbnail_size)
+        self.preview_action.setChecked(self.settings.show_preview)
 
     def save_settings(self) -> None:
         self.settings.geometry = self.saveGeometry()
@@ -363,6 +371,7 @@ class MainWindow(PagesMixin, SearchMixin, BrowseMixin, ActionsMixin, FoldersMixi
         self.settings.scope = self.scope
         self.settings.show_scores = self.filter_bar.scores.isChecked()
         self.settings.thumbnail_size = self.view.delegate.thumb_size
+        self.settings.show_preview = self.preview_action.isChecked()
         self.settings.sync()
 
     def start(self, folder: str | None = None) -> None:

@@ -1,7 +1,7 @@
 """The library sidebar: the roots as a folder tree with file counts.
 
 Selecting a folder scopes the search to it; "All folders" clears the scope. The right-click menu
-offers "Search in this folder", "Re-index", "Show in file manager" and, on a root, "Remove from
+offers "Show this folder", "Re-index", "Show in file manager" and, on a root, "Remove from
 library". The tree is built from ``Library.roots()`` and ``Library.folder_counts()`` (fetched off
 the GUI thread by the window); counts include subfolders.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QFont, QPalette, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -98,6 +98,7 @@ class LibrarySidebar(QWidget):
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._context_menu)
+        self.tree.viewport().installEventFilter(self)  # a right-click opens the menu, never changes the scope
         self.tree.setFrameShape(QTreeView.Shape.NoFrame)
         self.tree.setAllColumnsShowFocus(True)
         self.tree.setItemDelegateForColumn(1, _CountDelegate(self.tree))
@@ -243,7 +244,7 @@ class LibrarySidebar(QWidget):
         """The context menu's actions for the folder ``path`` (None: the empty area)."""
         actions = []
         if path is not None:
-            search = QAction(themed("system-search"), "Search in this folder", self)
+            search = QAction(themed("system-search"), "Show this folder", self)
             search.triggered.connect(lambda: self.scope_requested.emit(path))
             reindex = QAction(themed("view-refresh"), "Re-index", self)
             reindex.triggered.connect(lambda: self.reindex_requested.emit(path))
@@ -258,6 +259,13 @@ class LibrarySidebar(QWidget):
         add.triggered.connect(self.add_requested)
         actions.append(add)
         return actions
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt override
+        if obj is self.tree.viewport() and event.type() in (QEvent.Type.MouseButtonPress,
+                                                             QEvent.Type.MouseButtonRelease) \
+                and event.button() == Qt.MouseButton.RightButton:
+            return True  # the context menu event still comes; the current folder stays
+        return super().eventFilter(obj, event)
 
     def _context_menu(self, pos: QPoint) -> None:
         index = self.tree.indexAt(pos)

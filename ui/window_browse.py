@@ -36,6 +36,7 @@ class BrowseMixin:
         self.model.browsing = self.view.delegate.browsing = True
         self.model.sectioned = True
         self.model.profile = None
+        self.filter_bar.set_searching(False)
         self.weaker_bar.set_count(0, False)
         current = self.view.currentIndex()
         keep = current.data(ResultRole).media_id if current.isValid() and not appended else None
@@ -53,6 +54,12 @@ class BrowseMixin:
         self._write_status()
 
     def _months_ready(self, months) -> None:
+        if months and not (self.browser.scope.after or self.browser.scope.before):
+            from datetime import date
+
+            years_months = [(m.year, m.month) for m in months]
+            first, last = min(years_months), max(years_months)
+            self.filter_bar.set_date_range(date(first[0], first[1], 1), date(last[0], last[1], 28))
         if self.browsing:
             self.filter_bar.set_months(months)
 

@@ -24,8 +24,11 @@ class PagesMixin:
         searchable = page not in (PAGE_NO_MODEL, PAGE_WELCOME)
         self.search_field.setEnabled(searchable)
         self.filter_bar.setEnabled(searchable)
-        self.preview.setVisible(searchable)
+        self.preview.setVisible(searchable and self.preview_action.isChecked())
         self._write_status()
+
+    def _preview_toggled(self, show: bool) -> None:
+        self.preview.setVisible(show and self.pages.currentIndex() not in (PAGE_NO_MODEL, PAGE_WELCOME))
 
     def current_page(self) -> str:
         return PAGE_NAMES[self.pages.currentIndex()]

@@ -114,6 +114,7 @@ class SearchMixin:
         self.model.browsing = self.view.delegate.browsing = False
         self.model.sectioned = self.search.state.sort != "relevance"
         self.model.profile = self.search.profile
+        self.filter_bar.set_searching(True)
         self.filter_bar.show_cutoff(self.search.cut_strength())
         self.filter_bar.set_months([])
         self.model.set_results(results, more)

@@ -28,7 +28,7 @@ def test_sidebar_tree_counts_and_scope(qtbot, make_window, indexed):
     assert window.scope_chip.isVisible() and window.scope_chip.label.full_text() == "beach"
     assert window.windowTitle().startswith("beach")
 
-    action(window, city, "Search in this folder").trigger()
+    action(window, city, "Show this folder").trigger()
     assert window.scope == city and all(r.path.startswith(city + os.sep) for r in window.model.results)
 
     window.scope_chip.clear_button.click()
