@@ -127,3 +127,17 @@ def month_of(epoch: float | None) -> tuple[int, int] | None:
     except (OverflowError, OSError, ValueError):
         return None
     return moment.year, moment.month
+
+
+def folder_progress(db: Database) -> dict[str, tuple[int, int]]:
+    """Per folder (files directly inside): (indexed, total), failed files not counted in either —
+    they are neither photos nor videos to the user, and the failures list shows them."""
+    counts: dict[str, list[int]] = {}
+    query = select(Media.path, Media.status).where(Media.status != "failed")
+    with db.session() as session:
+        for path, status in session.execute(query):
+            entry = counts.setdefault(os.path.dirname(path), [0, 0])
+            entry[1] += 1
+            if status == "indexed":
+                entry[0] += 1
+    return {folder: (done, total) for folder, (done, total) in counts.items()}

@@ -39,6 +39,7 @@ from ui.indexing import IndexingController
 from ui.preview import PreviewPane
 from ui.results_model import ResultsModel
 from ui.results_view import ResultsView
+from app.browse import folder_progress
 from ui.actions import ResultActions
 from ui.browse import BrowseController
 from ui.search import SearchController
@@ -97,6 +98,8 @@ class MainWindow(PagesMixin, SearchMixin, BrowseMixin, ActionsMixin, FoldersMixi
         self.context_menu = None
         self.viewer = Viewer(self.thumbnails, self.runner, self)
         self._pending_jump: int | None = None
+        self._hold_next = False  # the next result list comes from indexing: announce it, don't reflow
+        self._held: tuple | None = None
         self._build()
         self._build_menus()
         self._connect()
@@ -169,6 +172,8 @@ class MainWindow(PagesMixin, SearchMixin, BrowseMixin, ActionsMixin, FoldersMixi
         results_layout = QVBoxLayout(self.results_page)
         results_layout.setContentsMargins(0, 0, 0, 0)
         results_layout.setSpacing(0)
+        self.new_bar = WeakerBar()  # "12 new matches — Show": new files never reflow the grid under the pointer
+        results_layout.addWidget(self.new_bar)
         results_layout.addWidget(self.view, 1)
         self.weaker_bar = WeakerBar()
         results_layout.addWidget(self.weaker_bar)
@@ -335,8 +340,8 @@ class MainWindow(PagesMixin, SearchMixin, BrowseMixin, ActionsMixin, FoldersMixi
         self.empty_page.action_clicked.connect(self.clear_filters)
         self.failures_button.clicked.connect(self.show_failures)
 
-        self.indexing.new_results.connect(self.search.refresh)
-        self.indexing.new_results.connect(lambda: self.browsing and self.browser.refresh())
+        self.indexing.new_results.connect(self._indexed_more)
+        self.new_bar.toggled.connect(lambda _show: self._show_held())
         if self.status_file:
             self._status_timer = QTimer(self)
             self._status_timer.setSingleShot(True)
@@ -400,7 +405,7 @@ class MainWindow(PagesMixin, SearchMixin, BrowseMixin, ActionsMixin, FoldersMixi
         library = self.library
 
         def job() -> LibrarySnapshot:
-            return LibrarySnapshot(library.status(), library.folder_counts())
+            return LibrarySnapshot(library.status(), folder_progress(library.db))
 
         self.runner.submit(job, lambda snap, err: self._library_loaded(snap, err, start_indexing),
                            pool="interactive", coalesce="library")

@@ -114,7 +114,8 @@ class LibrarySidebar(QWidget):
         self._update_buttons()
 
     # -- content ---------------------------------------------------------------------------
-    def set_library(self, roots: list[RootInfo], counts: dict[str, int]) -> None:
+    def set_library(self, roots: list[RootInfo], counts: dict[str, int | tuple[int, int]]) -> None:
+        """``counts``: files directly in each folder, or (indexed, total) while some wait to be indexed."""
         expanded = {path for path, item in self._items.items()
                     if path and self.tree.isExpanded(item.index())}
         first_time = not self._items
@@ -123,18 +124,23 @@ class LibrarySidebar(QWidget):
         self._items = {}
         self.roots = list(roots)
         totals: dict[str, int] = {}
+        done: dict[str, int] = {}
         root_paths = [r.path for r in roots]
-        for folder, n in counts.items():
+        for folder, value in counts.items():
+            indexed, n = value if isinstance(value, tuple) else (value, value)
             root = next((r for r in root_paths if folder == r or folder.startswith(r.rstrip(os.sep) + os.sep)), None)
             if root is None:
                 continue
             current = folder
             while True:
                 totals[current] = totals.get(current, 0) + n
+                done[current] = done.get(current, 0) + indexed
                 if current == root or len(current) <= len(root):
                     break
                 current = os.path.dirname(current)
         everything = sum(totals.get(r, 0) for r in root_paths)
+        self._done = done
+        self._done[None] = sum(done.get(r, 0) for r in root_paths)  # type: ignore[index]
         if roots:
             all_item = self._row(self.model.invisibleRootItem(), None, "All folders", everything,
                                  themed("drive-harddisk"))
@@ -172,7 +178,10 @@ class LibrarySidebar(QWidget):
         name = QStandardItem(icon, label)
         name.setData(path, PathRole)
         name.setData(is_root, IsRootRole)
-        number = QStandardItem(f"{count:,}")
+        indexed = getattr(self, "_done", {}).get(path, count)
+        number = QStandardItem(f"{count:,}" if indexed >= count else f"{indexed:,}/{count:,}")
+        if indexed < count:
+            number.setToolTip(f"{indexed:,} of {count:,} indexed")
         number.setData(path, PathRole)
         number.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         number.setData(True, DimRole)
@@ -185,7 +194,14 @@ class LibrarySidebar(QWidget):
         if item is None:
             return None
         sibling = item.index().siblingAtColumn(1)
-        return int(str(sibling.data()).replace(",", ""))
+        return int(str(sibling.data()).split("/")[-1].replace(",", ""))
+
+    def folder_indexed(self, path: str | None) -> int | None:
+        """How many files below ``path`` are indexed (the count shows "indexed/total" until all are)."""
+        item = self._items.get(path)
+        if item is None:
+            return None
+        return int(str(item.index().siblingAtColumn(1).data()).split("/")[0].replace(",", ""))
 
     def paths(self) -> list[str | None]:
         return list(self._items)

@@ -94,3 +94,31 @@ class ActionsMixin:
             self.view.scrollTo(index, QAbstractItemView.ScrollHint.EnsureVisible)
         self.view.setFocus()
         self._write_status()
+
+    # -- stable while indexing: new results are announced, not reflowed under the pointer ---------
+    def _indexed_more(self) -> None:
+        self._hold_next = self.model.rowCount() > 0
+        if self.browsing:
+            self.browser.refresh()
+        else:
+            self.search.refresh()
+
+    def _hold(self, results: list, apply) -> bool:
+        """True when ``results`` (from indexing) are held back and announced instead of shown."""
+        if not self._hold_next:
+            return False
+        self._hold_next = False
+        shown = {r.media_id for r in self.model.results}
+        new = sum(1 for r in results if r.media_id not in shown)
+        if new == 0 and len(results) >= len(shown):
+            return True  # nothing new to see; what is on screen stays exactly where it is
+        self._held = (apply, results)
+        self.new_bar.set_count(new, False, "matches" if not self.browsing else "items")
+        return True
+
+    def _show_held(self) -> None:
+        held, self._held = self._held, None
+        self.new_bar.set_count(0, False)
+        if held is not None:
+            apply, _results = held
+            apply()

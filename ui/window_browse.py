@@ -33,6 +33,11 @@ class BrowseMixin:
     def _browse_ready(self, results: list[SearchResult], more: bool, appended: bool) -> None:
         if not self.browsing:
             return
+        if not appended and self._hold(results, lambda: self._browse_ready(list(results), more, False)):
+            return
+        if not appended:
+            self.new_bar.set_count(0, False)
+            self._held = None
         self.model.browsing = self.view.delegate.browsing = True
         self.model.sectioned = True
         self.model.profile = None

@@ -132,9 +132,7 @@ class FoldersMixin:
         for folder in pending:
             self._remove_now(folder)
         self.refresh_library()
-        self.search.refresh()
-        if self.browsing:
-            self.browser.refresh()
+        self._indexed_more()  # the last new files: announced like the others, the grid stays put
 
     # ====================================================================================
     # models, failures, about

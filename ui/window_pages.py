@@ -62,7 +62,8 @@ class PagesMixin:
             return
         total = snap.status.photos + snap.status.videos
         if self.scope and snap.counts:
-            total = sum(n for folder, n in snap.counts.items() if inside(folder, self.scope))
+            total = sum(n[1] if isinstance(n, tuple) else n for folder, n in snap.counts.items()
+                        if inside(folder, self.scope))
         text = (f"Type a description above to search {format_count(snap.status.photos, 'photo')} and "
                 f"{format_count(snap.status.videos, 'video')}." if not self.scope else
                 f"Type a description above to search the {format_count(total, 'file')}{where}.")

@@ -108,6 +108,10 @@ class SearchMixin:
             self.similar_chip.set_folder(None)
 
     def _results_ready(self, results: list[SearchResult], more: bool) -> None:
+        if self._hold(results, lambda: self._results_ready(list(results), more)):
+            return
+        self.new_bar.set_count(0, False)
+        self._held = None
         current = self.view.currentIndex()
         # the same query again (new files indexed) keeps the selected item; a new list starts at the top
         keep = current.data(ResultRole).media_id if current.isValid() and not self.model.browsing else None
