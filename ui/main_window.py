@@ -337,7 +337,7 @@ class MainWindow(PagesMixin, SearchMixin, BrowseMixin, ActionsMixin, FoldersMixi
 
         self.no_model_page.action_clicked.connect(self.open_model_setup)
         self.welcome_page.action_clicked.connect(self.choose_folder)
-        self.empty_page.action_clicked.connect(self.clear_filters)
+        self.empty_page.action_clicked.connect(self._empty_action)
         self.failures_button.clicked.connect(self.show_failures)
 
         self.indexing.new_results.connect(self._indexed_more)

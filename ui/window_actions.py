@@ -97,21 +97,27 @@ class ActionsMixin:
 
     # -- stable while indexing: new results are announced, not reflowed under the pointer ---------
     def _indexed_more(self) -> None:
-        self._hold_next = self.model.rowCount() > 0
         if self.browsing:
             self.browser.refresh()
+            token = ("browse", self.browser.generation)
         else:
             self.search.refresh()
+            token = ("search", self.search.generation)
+        # only the answer to this very refresh is held back; a new query or scope shows at once
+        self._hold_next = token if self.model.rowCount() > 0 else False
 
     def _hold(self, results: list, apply) -> bool:
         """True when ``results`` (from indexing) are held back and announced instead of shown."""
-        if not self._hold_next:
+        token = self._hold_next
+        current = ("browse", self.browser.generation) if self.browsing else ("search", self.search.generation)
+        if not token or token != current:
             return False
         self._hold_next = False
         shown = {r.media_id for r in self.model.results}
         new = sum(1 for r in results if r.media_id not in shown)
-        if new == 0 and len(results) >= len(shown):
-            return True  # nothing new to see; what is on screen stays exactly where it is
+        if new == 0:
+            # nothing new: what is on screen stays exactly where it is (files that went are dropped now)
+            return len(results) >= len(shown)
         self._held = (apply, results)
         self.new_bar.set_count(new, False, "matches" if not self.browsing else "items")
         return True

@@ -27,6 +27,13 @@ class PagesMixin:
         self.preview.setVisible(searchable and self.preview_action.isChecked())
         self._write_status()
 
+    def _empty_action(self) -> None:
+        if getattr(self, "_empty_adds", False) and self.scope:
+            self.message_bar.dismiss()
+            self.add_folders([self.scope])
+        else:
+            self.clear_filters()
+
     def _preview_toggled(self, show: bool) -> None:
         self.preview.setVisible(show and self.pages.currentIndex() not in (PAGE_NO_MODEL, PAGE_WELCOME))
 
@@ -72,6 +79,16 @@ class PagesMixin:
 
     def _update_empty(self) -> None:
         state = self.search.state
+        roots = self.snapshot.roots if self.snapshot else []
+        self._empty_adds = bool(self.scope and roots and not any(inside(self.scope, r.path) for r in roots))
+        if self._empty_adds:  # a folder handed over that is not in the library: say so, offer to add it
+            name = os.path.basename(self.scope.rstrip(os.sep)) or self.scope
+            self.empty_page.text.setText(f"“{name}” is not in your library yet. Add it to see and search its photos "
+                                         "and videos; they appear as indexing proceeds.")
+            self.empty_page.button.setText("Add and Index")
+            self.empty_page.button.setVisible(True)
+            return
+        self.empty_page.button.setText("Clear Filters")
         reasons = []
         if self.scope:
             reasons.append(f"only in {os.path.basename(self.scope) or self.scope}")
