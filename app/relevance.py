@@ -15,7 +15,7 @@ the cut-off is simply ``p >= MIN_PROBABILITY``.
 A score is shown to a person as a strength from 0 to 100 %: for sigmoid models the probability,
 otherwise where it lies between the background (0 %) and the best match (100 %).
 
-The distribution is measured over the top ``SAMPLE`` results the engine returns (the whole scope
+The distribution is measured over the top ``SAMPLE`` (1,000) results the engine returns (the whole scope
 when it is smaller); over a larger scope the background is that of the best ``SAMPLE``, which
 makes the cut-off stricter, never looser. Everything here is pure and testable.
 """
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 DELTA = 0.5  # a match keeps at least half of the best match's lead over the background
 K = 2.0  # ... and lies this many standard deviations above it
 MIN_PROBABILITY = 0.1  # sigmoid models
-SAMPLE = 2000  # results read per query to measure the distribution
+SAMPLE = 1000  # results read per query to measure the distribution (and shown at most, before "more")
 
 
 @dataclass(frozen=True)
