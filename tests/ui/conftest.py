@@ -98,5 +98,5 @@ def make_window(qtbot, paths):
 
 def wait_idle(qtbot, window, timeout: int = 20_000) -> None:
     """Wait until no search, indexing or library read is in flight."""
-    qtbot.waitUntil(lambda: not window.indexing.running and not window.search.busy
+    qtbot.waitUntil(lambda: not window.indexing.running and not window.search.busy and not window.browser.busy
                     and window.runner.active() == 0, timeout=timeout)
