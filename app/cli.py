@@ -72,9 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
     use.add_argument("name")
     rm = msub.add_parser("remove", help="delete model NAME and its vectors")
     rm.add_argument("name")
-    inst = msub.add_parser("install", help="download ARCH:PRETRAINED via open_clip (online), export, activate")
-    inst.add_argument("spec", metavar="ARCH:PRETRAINED")
+    msub.add_parser("available", help="the catalogue of ready ONNX models").add_argument("--json", action="store_true")
+    inst = msub.add_parser("install", help="download a catalogue model NAME, a hub repo hf:OWNER/REPO[@REV], "
+                           "or ARCH:PRETRAINED (exported locally), and activate it")
+    inst.add_argument("spec", metavar="NAME|hf:OWNER/REPO[@REV]|ARCH:PRETRAINED")
     inst.add_argument("--name")
+    inst.add_argument("--force", action="store_true", help="download every file again")
+    inst.add_argument("--progress", choices=("bar", "json"), default="bar", help=argparse.SUPPRESS)
     imp = msub.add_parser("import", help="export a local open_clip checkpoint (offline) and activate it")
     imp.add_argument("--arch", required=True, help="open_clip architecture name, or a model config .json")
     imp.add_argument("--checkpoint", required=True, type=Path)
@@ -93,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("dirs", nargs="*")
     index.add_argument("--batch-size", type=_positive_int, default=16, help=argparse.SUPPRESS)
     index.add_argument("--workers", type=_positive_int, default=None, help=argparse.SUPPRESS)
+    index.add_argument("--no-text", action="store_true", help="don't read the text in photos this run")
 
     for name, help_text in (("search", "search by text"), ("similar", "find media similar to FILE")):
         p = sub.add_parser(name, help=help_text)
@@ -107,6 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", help="roots, counts, active model, failed files")
     status.add_argument("--json", action="store_true")
+
+    dups = sub.add_parser("duplicates", help="find exact copies, the same picture in other forms, similar shots")
+    dups.add_argument("--folder")
+    dups.add_argument("--kind", choices=("exact", "same", "similar"))
+    dups.add_argument("--json", action="store_true")
+    dups.add_argument("--trash", action="store_true",
+                      help="move every non-kept file of exact/same groups to the desktop trash")
 
     integ = sub.add_parser("integrate", help="file-manager integration")
     integ.add_argument("action", choices=("install", "uninstall", "status"))
@@ -146,7 +158,7 @@ class ProgressBar:
         self._last = now
         if event.phase == "scan":
             line = f"scanning… {event.done} files"
-        elif event.phase == "embed":
+        elif event.phase in ("embed", "text"):
             total = max(event.total, 1)
             frac = min(event.done / total, 1.0)
             bar = "#" * int(frac * 24)
@@ -156,6 +168,8 @@ class ProgressBar:
             failed = f"  {event.failed} failed" if event.failed else ""
             line = (f"[{bar:<24}] {event.done}/{event.total}  {event.rate:.1f}/s  "
                     f"ETA {_fmt_time(event.eta)}{failed}  {current}")
+            if event.phase == "text":
+                line = "reading text " + line
         else:
             line = ""
         try:
@@ -177,7 +191,12 @@ def cmd_models(lib, args) -> int:
 
     action = args.models_command
     if action is None:
-        raise UsageError(f"{PROG} models: choose an action: list, use, remove, install, import, import-onnx")
+        raise UsageError(f"{PROG} models: choose an action: list, available, use, remove, install, import, "
+                         "import-onnx")
+    if action == "available":
+        from app.model_cli import print_available
+
+        return print_available(args.json)
     if action == "list":
         infos = lib.models.list(verify=True)
         if not infos:
@@ -207,7 +226,11 @@ def cmd_models(lib, args) -> int:
         manifest = lib.models.import_checkpoint(args.arch, args.checkpoint, name=args.name,
                                                 pretrained_tag=args.pretrained_tag, progress=progress)
     elif action == "install":
-        manifest = lib.models.install(args.spec, name=args.name, progress=progress)
+        from app.model_cli import DownloadBar, interrupt_on_sigterm
+
+        with interrupt_on_sigterm():
+            manifest = lib.models.install(args.spec, name=args.name, progress=progress, force=args.force,
+                                          on_download=DownloadBar(json_lines=args.progress == "json"))
     elif action == "import-onnx":
         manifest = lib.models.import_onnx(args.dir, name=args.name)
     else:  # pragma: no cover - argparse restricts choices
@@ -246,7 +269,8 @@ def cmd_index(lib, args) -> int:
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
         report = lib.index(args.dirs, on_progress=ProgressBar(), cancel=cancel,
-                           batch_size=args.batch_size, workers=args.workers)
+                           batch_size=args.batch_size, workers=args.workers,
+                           **({"read_text": False} if args.no_text else {}))
     finally:
         signal.signal(signal.SIGINT, previous)
     for path, reason in report.errors:
@@ -260,6 +284,9 @@ def cmd_index(lib, args) -> int:
             parts.append(f"{value} {label}")
     if report.failed_unchanged:
         parts.append(f"{report.failed_unchanged} known-bad unchanged")
+    if report.text_read or report.text_failed:
+        parts.append(f"text read in {report.text_read} photos"
+                     + (f" ({report.text_failed} unreadable)" if report.text_failed else ""))
     _out(", ".join(parts) + f" in {report.elapsed + report.scan_seconds:.1f} s")
     if report.failed:
         _out(f"see '{PROG} status' for the files that could not be indexed")
@@ -289,16 +316,33 @@ def _print_results(results, as_json: bool) -> None:
         at = ""
         if r.timestamp is not None:
             at = f"  @ {_fmt_time(r.timestamp)}"
-        _out(f"{r.path}{at}  {r.score:.3f}")
+        # The other matching moments of a video, best first, as in --json (never the best again).
+        also = ", ".join(_fmt_time(m.timestamp) for m in r.other_moments)
+        _out(f"{r.path}{at}  {r.score:.3f}" + (f"  also @ {also}" if also else ""))
+
+
+def _hint_unindexed(lib) -> None:
+    """Say on stderr when the active model has no vectors for some files (results may be partial)."""
+    model = lib.models.active_name
+    count = lib.needs_indexing() if model else 0
+    if count:
+        sys.stderr.write(f"{_need_indexing(count, model)}\n")
+
+
+def _need_indexing(count: int, model: str | None) -> str:
+    files = "1 file needs" if count == 1 else f"{count} files need"
+    return f"{files} indexing with model {model} (run `{PROG} index`)"
 
 
 def cmd_search(lib, args) -> int:
     _print_results(lib.search(args.query, _filters(args)), args.json)
+    _hint_unindexed(lib)
     return 0
 
 
 def cmd_similar(lib, args) -> int:
     _print_results(lib.similar(args.query, _filters(args)), args.json)
+    _hint_unindexed(lib)
     return 0
 
 
@@ -312,16 +356,25 @@ def cmd_status(lib, args) -> int:
             "roots": [{"path": r.path, "files": r.files, "indexed": r.indexed, "failed": r.failed,
                        "pending": r.pending, "exists": r.exists} for r in st.roots],
             "photos": st.photos, "videos": st.videos, "indexed": st.indexed, "pending": st.pending,
-            "embeddings": st.embeddings,
+            "embeddings": st.embeddings, "needs_index": st.pending,
             "failed": [{"path": f.path, "reason": f.reason} for f in st.failed],
+            "text_read": st.text_read, "text_found": st.text_found, "text_pending": st.text_pending,
+            "text_failed": [{"path": f.path, "reason": f.reason} for f in st.text_failed],
+            "provider": st.provider, "provider_wanted": st.provider_wanted, "provider_problem": st.provider_problem,
         }, ensure_ascii=True))
         return 0
     _out(f"library: {st.home}")
     _out(f"model: {st.active_model or 'none (see mediaseek models --help)'}")
     if st.serving_model and st.serving_model != st.active_model:
         _out(f"  searches use {st.serving_model} until '{PROG} index' has re-indexed with {st.active_model}")
+    _out(f"provider: {st.provider}" + (f" ({st.provider_wanted} unavailable: {st.provider_problem})"
+                                        if st.provider_problem else ""))
     _out(f"files: {st.photos} photos, {st.videos} videos; {st.indexed} indexed, {st.pending} pending, "
          f"{len(st.failed)} failed")
+    if st.pending and st.active_model:
+        _out(_need_indexing(st.pending, st.active_model))
+    _out(f"text: {st.text_read} photos read ({st.text_found} with text), {st.text_pending} to read, "
+         f"{len(st.text_failed)} unreadable")
     if st.roots:
         _out("folders:")
         for r in st.roots:
@@ -332,6 +385,10 @@ def cmd_status(lib, args) -> int:
     if st.failed:
         _out("failed files:")
         for f in st.failed:
+            _out(f"  {f.path}: {f.reason}")
+    if st.text_failed:
+        _out("photos whose text could not be read:")
+        for f in st.text_failed:
             _out(f"  {f.path}: {f.reason}")
     return 0
 
@@ -363,10 +420,37 @@ def cmd_integrate(lib, args) -> int:
     return 0
 
 
+def cmd_duplicates(lib, args) -> int:
+    from app.duplicate_text import group_lines, groups_json, trash_lines
+    from app.duplicates import KINDS, find_duplicates, trash_suggested
+
+    if args.trash and args.kind == "similar":
+        raise UsageError(f"{PROG} duplicates: --trash takes --kind exact or same; similar shots are never trashed")
+    kinds = [args.kind] if args.kind else (["exact", "same"] if args.trash else list(KINDS))
+    report = find_duplicates(lib, args.folder, kinds)
+    if report.missing:
+        sys.stderr.write(f"note: {report.missing}\n")
+    if report.unreadable:
+        count = len(report.unreadable)
+        sys.stderr.write(f"note: {count} file{'s' if count > 1 else ''} could not be read and "
+                         f"{'were' if count > 1 else 'was'} left out (see the log)\n")
+    batch = trash_suggested(lib, report.groups) if args.trash else None
+    if args.json:
+        _out(json.dumps(groups_json(report, batch), ensure_ascii=True))
+    else:
+        for line in (trash_lines(batch) if batch is not None else group_lines(report)):
+            _out(line)
+    if batch is not None and batch.failed:
+        sys.stderr.write(f"{PROG}: {len(batch.failed)} of {len(batch.failed) + len(batch.done)} files "
+                         "could not be moved to the trash (listed above)\n")
+        return 1
+    return 0
+
+
 COMMANDS = {
     "models": cmd_models, "add": cmd_add, "remove": cmd_remove, "index": cmd_index,
     "search": cmd_search, "similar": cmd_similar, "status": cmd_status, "gui": cmd_gui,
-    "integrate": cmd_integrate,
+    "integrate": cmd_integrate, "duplicates": cmd_duplicates,
 }
 
 

@@ -25,6 +25,7 @@ from db import Database, Embedding, Media, Root, SearchMatrix, inside_folder
 from db import Model as ModelRecord
 from indexer.encoders import ClipModel, ModelLoadError
 from indexer.events import IndexProgress, IndexReport
+from indexer.providers import ProviderInfo, probe_providers
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ class SearchResult:
     date: float | None = None
     width: int | None = None
     height: int | None = None
+    text: str | None = None  # the photo's text lines that matched the query (app.text_search)
+    text_boxes: tuple[tuple[tuple[float, float], ...], ...] = ()  # their boxes, corners normalised 0..1
     duration: float | None = None  # videos: seconds
 
     def to_json(self) -> dict:
@@ -55,8 +58,17 @@ class SearchResult:
             "score": round(float(self.score), 6),
             "kind": self.kind,
             "timestamp": self.timestamp,
-            "moments": [{"timestamp": m.timestamp, "score": round(float(m.score), 6)} for m in self.moments],
+            "moments": [{"timestamp": m.timestamp, "score": round(float(m.score), 6)} for m in self.other_moments],
+            "text": self.text,
         }
+
+    @property
+    def other_moments(self) -> tuple[Moment, ...]:
+        """The matching moments besides the best one (``timestamp``), best first.
+
+        ``moments`` holds the best one too (the window's strip shows them all, in time order).
+        """
+        return tuple(m for m in self.moments if m.timestamp != self.timestamp)
 
 
 @dataclass(frozen=True)
@@ -117,6 +129,14 @@ class LibraryStatus:
     pending: int
     failed: list[FailedFile] = field(default_factory=list)
     embeddings: int = 0
+    text_read: int = 0  # photos whose text has been read (text pass)
+    text_found: int = 0  # ... of which some text was found
+    text_pending: int = 0
+    text_failed: list[FailedFile] = field(default_factory=list)
+    # onnxruntime execution provider in use, the one wanted first, and why they differ (None when they don't)
+    provider: str | None = None
+    provider_wanted: str | None = None
+    provider_problem: str | None = None
 
 
 def _norm_dir(path: str | os.PathLike) -> str:
@@ -211,9 +231,11 @@ class Library:
                 (rid, status): n for rid, status, n in session.execute(
                     select(Media.root_id, Media.status, func.count()).group_by(Media.root_id, Media.status))
             }
+            stale = self._unindexed(session, by_root=True)
         out = []
         for rid, path in rows:
             indexed, failed, pending = (counts.get((rid, s), 0) for s in ("indexed", "failed", "pending"))
+            indexed, pending = indexed - stale.get(rid, 0), pending + stale.get(rid, 0)
             out.append(RootInfo(rid, path, indexed + failed + pending, indexed, failed, pending, os.path.isdir(path)))
         return out
 
@@ -259,11 +281,14 @@ class Library:
         batch_size: int = 16,
         workers: int | None = None,
         pause: threading.Event | None = None,
+        read_text: bool | None = None,
     ) -> IndexReport:
         """Scan every root (adding ``folders`` first) and embed what is new or changed.
 
         ``cancel`` stops after the current batch (everything committed stays); while
         ``pause`` is set the run idles. Progress goes to ``on_progress`` as events.
+        Then, unless ``read_text`` is False (None: the ``read_text`` setting), the text pass
+        reads the text in photos (``indexer.ocr_pass``).
         """
         from indexer.pipeline import EmbeddingPipeline
         from indexer.sync import LibrarySync
@@ -288,9 +313,39 @@ class Library:
         else:
             report.cancelled = True
         self._serving_cache = None
+        if not report.cancelled and (self.read_text if read_text is None else read_text):
+            self._read_text(report, on_progress, cancel, pause)
         if on_progress:
             on_progress(IndexProgress("done", report.embedded, report.embedded, failed=report.failed))
         return report
+
+    def _read_text(self, report: IndexReport, on_progress, cancel, pause) -> None:
+        """The text pass (after the embedding pass, so search is usable first)."""
+        from indexer.ocr_pass import TextPass
+
+        if self._clip is not None:  # the image tower's memory goes to the OCR engines (1.2 GB budget)
+            self._clip.image.release()
+        text_pass = TextPass(self.db, on_progress=on_progress, cancel=cancel, pause=pause)
+        text_pass.run(text_pass.pending_jobs(), report)
+
+    @property
+    def read_text(self) -> bool:
+        """Whether indexing reads the text in photos (config ``read_text``; on by default)."""
+        from app.text_search import read_text_enabled
+
+        return read_text_enabled(self.paths.config)
+
+    @read_text.setter
+    def read_text(self, enabled: bool) -> None:
+        from app.text_search import set_read_text
+
+        set_read_text(self.paths.config, enabled)
+
+    def photo_text(self, media_id: int):
+        """The text read in a photo (``app.text_search.PhotoText``: lines, boxes), or None."""
+        from app.text_search import photo_text
+
+        return photo_text(self.db, media_id)
 
     # -- search ------------------------------------------------------------------------
     def serving_model(self) -> str:
@@ -335,7 +390,9 @@ class Library:
         if not text.strip():
             raise MediaseekError("empty query: describe what to find")
         clip, matrix = self._serving()
-        return self._rank(matrix, clip.text.encode(text), filters)
+        from app.text_search import search_with_text  # combines the picture and the photos' text
+
+        return search_with_text(self, matrix, clip.text.encode(text), text, filters)
 
     def similar(self, file: str | os.PathLike, filters: SearchFilters = SearchFilters()) -> list[SearchResult]:
         from indexer.decode import DecodeError, read_image
@@ -368,10 +425,14 @@ class Library:
         return np.concatenate([clip.image.encode(np.stack(pixels[i:i + 16])) for i in range(0, len(pixels), 16)])
 
     def _rank(self, matrix: SearchMatrix, queries: np.ndarray, filters: SearchFilters,
-              exclude_path: str | None = None) -> list[SearchResult]:
-        """Rank media against ``queries`` [Q, D]; a row's score is its best over the queries."""
+              exclude_path: str | None = None, only_ids: np.ndarray | None = None) -> list[SearchResult]:
+        """Rank media against ``queries`` [Q, D]; a row's score is its best over the queries.
+
+        ``only_ids``: rank only these media (the text search's matches)."""
         limit = max(1, filters.limit)
         folder_ids = self._folder_media_ids(filters.folder) if filters.folder else None
+        if only_ids is not None:
+            folder_ids = only_ids if folder_ids is None else np.intersect1d(folder_ids, only_ids)
         with matrix.lock:
             return self._rank_locked(matrix, queries, filters, limit, folder_ids, exclude_path)
 
@@ -410,7 +471,10 @@ class Library:
             best_score, best_ts = moments[0]
             results.append(SearchResult(
                 path=row["path"], score=best_score, kind=row["kind"], timestamp=best_ts,
-                moments=tuple(Moment(ts, s) for s, ts in moments if ts is not None) if row["kind"] == "video" else (),
+                # The best moment always (it is the result); the others only if they match at all:
+                # above min_score (cut above) and above 0.
+                moments=tuple(Moment(ts, s) for i, (s, ts) in enumerate(moments)
+                              if ts is not None and (i == 0 or s > 0)) if row["kind"] == "video" else (),
                 media_id=media_id, date=row["date"], width=row["width"], height=row["height"],
                 duration=row.get("duration"),
             ))
@@ -462,17 +526,30 @@ class Library:
         """Number of files directly inside each folder that holds media (for a folder tree)."""
         counts: dict[str, int] = {}
         with self.db.session() as session:
-            for (path,) in session.execute(select(Media.path)):
+            for (path,) in session.execute(select(Media.path).where(Media.status != "failed")):
                 folder = os.path.dirname(path)
                 counts[folder] = counts.get(folder, 0) + 1
         return counts
 
     # -- status ------------------------------------------------------------------------
+    def execution_provider(self) -> ProviderInfo:
+        """The onnxruntime provider the model runs on: the warm model's session's, else a one-node probe's."""
+        clip = self._clip
+        if clip is not None and clip.image.loaded:
+            return clip.image.provider_info
+        try:
+            return probe_providers(self._providers)
+        except Exception as exc:  # status must never fail because onnxruntime cannot start
+            log.warning("provider probe failed: %s", exc)
+            return ProviderInfo("none", "CPUExecutionProvider", f"onnxruntime cannot start: {exc}")
+
     def status(self) -> LibraryStatus:
         roots = self.roots()
         with self.db.session() as session:
-            kinds = dict(session.execute(select(Media.kind, func.count()).group_by(Media.kind)).all())
+            kinds = dict(session.execute(select(Media.kind, func.count()).where(Media.status != "failed")
+                                         .group_by(Media.kind)).all())
             statuses = dict(session.execute(select(Media.status, func.count()).group_by(Media.status)).all())
+            stale = self._unindexed(session)
             failed = [FailedFile(p, e or "unknown error") for p, e in session.execute(
                 select(Media.path, Media.error).where(Media.status == "failed").order_by(Media.path))]
             active = self.models.active_name
@@ -481,13 +558,40 @@ class Library:
                 embeddings = session.execute(
                     select(func.count()).select_from(Embedding).join(ModelRecord, Embedding.model_id == ModelRecord.id)
                     .where(ModelRecord.name == active)).scalar_one()
+        from app.text_search import text_status
+
+        text = text_status(self.db)
         return LibraryStatus(
             home=str(self.paths.data), roots=roots, active_model=active,
             serving_model=self.serving_model() if active else None,
             photos=kinds.get("photo", 0), videos=kinds.get("video", 0),
-            indexed=statuses.get("indexed", 0), pending=statuses.get("pending", 0),
-            failed=failed, embeddings=embeddings,
+            indexed=statuses.get("indexed", 0) - stale, pending=statuses.get("pending", 0) + stale,
+            failed=failed, embeddings=embeddings, text_read=text.read, text_found=text.with_text,
+            text_pending=text.pending, text_failed=[FailedFile(p, r) for p, r in text.failed],
+            provider=(provider := self.execution_provider()).provider, provider_wanted=provider.wanted,
+            provider_problem=provider.reason,
         )
+
+    def needs_indexing(self) -> int:
+        """Files the active model has no vector for yet: pending ones, and indexed ones whose
+        vectors are gone (a model removed and imported again, a switch of model)."""
+        with self.db.session() as session:
+            pending = session.execute(select(func.count()).select_from(Media)
+                                      .where(Media.status == "pending")).scalar_one()
+            return pending + self._unindexed(session)
+
+    def _unindexed(self, session, by_root: bool = False):
+        """Files marked indexed without a vector from the active model (a count, or per root)."""
+        active = self.models.active_name
+        if not active:
+            return {} if by_root else 0
+        has_vector = (select(Embedding.media_id).join(ModelRecord, Embedding.model_id == ModelRecord.id)
+                      .where(Embedding.media_id == Media.id, ModelRecord.name == active).exists())
+        where = (Media.status == "indexed") & ~has_vector
+        if by_root:
+            return dict(session.execute(select(Media.root_id, func.count()).where(where)
+                                        .group_by(Media.root_id)).all())
+        return session.execute(select(func.count()).select_from(Media).where(where)).scalar_one()
 
 
 def _merged_search(matrix: SearchMatrix, queries: np.ndarray, k: int,

@@ -5,8 +5,8 @@ once parity passed, so a failed or interrupted import never leaves a half model.
 """
 from __future__ import annotations
 
-import json
 import logging
+import os
 import re
 import shutil
 import time
@@ -16,8 +16,10 @@ from pathlib import Path
 
 from app.config import Config
 from app.errors import MediaseekError, NotFoundError
+# adopt_immich_export moved to app.layouts; still importable from here.
+from app.layouts import adopt_export, adopt_immich_export, detect_layout  # noqa: F401
 from app.paths import AppPaths
-from indexer.manifest import ManifestError, ModelManifest, sha256_file, verify_files
+from indexer.manifest import ManifestError, ModelManifest, verify_files
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,20 @@ class ModelInfo:
     active: bool
     size_bytes: int
     problems: tuple[str, ...]
+
+
+EXPORT_EXTRA_HINT = "pip install 'mediaseek[export]'"
+
+
+def _export_module():
+    """``indexer.export``, or one line saying how to install what it needs (torch, open_clip: the export extra)."""
+    try:
+        from indexer import export
+    except ImportError as exc:
+        missing = exc.name or str(exc)
+        raise MediaseekError(f"exporting a model needs PyTorch and open_clip, the export extra "
+                             f"({missing} is not installed): run  {EXPORT_EXTRA_HINT}") from exc
+    return export
 
 
 def check_name(name: str) -> str:
@@ -99,6 +115,7 @@ class ModelRegistry:
     def remove(self, name: str) -> None:
         model_dir = self.dir_of(name)
         shutil.rmtree(model_dir)
+        shutil.rmtree(self.paths.models / f".download-{name}", ignore_errors=True)  # a resumable download
         config = self._config()
         if config.active_model == name:
             remaining = self.names()
@@ -115,7 +132,8 @@ class ModelRegistry:
     def _install(self, target: Path, build: Callable[[Path], ModelManifest]) -> ModelManifest:
         """Run ``build(tmp_dir)`` and move the result into ``target`` atomically."""
         self.paths.models.mkdir(parents=True, exist_ok=True)
-        tmp = self.paths.models / f".{target.name}.partial-{int(time.time() * 1000)}"
+        # the pid lets a later install sweep what a killed one left (app.model_install.sweep)
+        tmp = self.paths.models / f".{target.name}.partial-{os.getpid()}-{int(time.time() * 1000)}"
         tmp.mkdir()
         try:
             manifest = build(tmp)
@@ -135,7 +153,7 @@ class ModelRegistry:
         arch_path = Path(arch)
         default_name = arch_path.stem if arch.endswith(".json") else arch
         target = self._target(name or default_name)
-        from indexer import export  # torch is imported only here
+        export = _export_module()  # torch is imported only here
 
         def build(tmp: Path) -> ModelManifest:
             return export.export_checkpoint(arch, checkpoint, tmp, name=target.name,
@@ -144,20 +162,49 @@ class ModelRegistry:
         return self._run_export(target, build)
 
     def install(self, spec: str, name: str | None = None,
-                progress: Callable[[str], None] | None = None) -> ModelManifest:
+                progress: Callable[[str], None] | None = None, *, on_download=None, force: bool = False,
+                cancel=None) -> ModelManifest:
+        """Install a catalogue entry (NAME), a hub repo (hf:OWNER/REPO[@REV]) or open_clip weights
+        (ARCH:PRETRAINED, exported locally); downloads go through ``app.hub``."""
+        from app import model_install
+
+        kwargs = {"force": force, "on_download": on_download, "cancel": cancel}
+        if spec.startswith("hf:"):
+            return model_install.install_hf(self, spec[3:], name, **kwargs)
         arch, sep, pretrained = spec.partition(":")
-        if not sep or not arch or not pretrained:
-            raise MediaseekError(f"expected ARCH:PRETRAINED (e.g. ViT-B-32-256:datacomp_s34b_b86k), got {spec!r}")
-        target = self._target(name or f"{arch}_{pretrained}")
-        from indexer import export
+        if not sep:
+            return model_install.install_catalogue(self, spec, name, **kwargs)
+        if not arch or not pretrained:
+            raise MediaseekError(f"expected NAME, hf:OWNER/REPO or ARCH:PRETRAINED (e.g. ViT-B-32:openai), got {spec!r}")
+        target_name = check_name(name or f"{arch}_{pretrained}")
+        from app import hub
 
-        def build(tmp: Path) -> ModelManifest:
-            return export.export_pretrained(arch, pretrained, tmp, name=target.name, progress=progress)
+        if hub.is_offline():  # before torch is imported: fail in a moment, not seconds
+            raise hub.OfflineError(f"cannot download {spec}: no network connection (offline mode: "
+                                   "HF_HUB_OFFLINE is set)")
+        target = self.paths.models / target_name
+        if not (force and target.exists()):
+            self._target(target_name)  # refuses a taken name
+        export = _export_module()
 
-        return self._run_export(target, build)
+        try:
+            source = export.pretrained_source(arch, pretrained)
+        except export.ExportError as exc:
+            raise MediaseekError(str(exc)) from exc
+        staging, weights = model_install.download_pretrained_weights(self.paths.models, target.name, source,
+                                                                     **kwargs)
+        with staging:
+            if force and target.exists():  # replaced only once the new weights are here
+                self.remove(target_name)
+
+            def build(tmp: Path) -> ModelManifest:
+                return export.export_pretrained(arch, pretrained, tmp, name=target.name, progress=progress,
+                                                weights=weights)
+
+            return self._run_export(target, build)
 
     def _run_export(self, target: Path, build: Callable[[Path], ModelManifest]) -> ModelManifest:
-        from indexer.export import ExportError
+        ExportError = _export_module().ExportError
 
         try:
             return self._install(target, build)
@@ -165,90 +212,10 @@ class ModelRegistry:
             raise MediaseekError(str(exc)) from exc
 
     def import_onnx(self, source: Path, name: str | None = None) -> ModelManifest:
-        """Adopt an export laid out as Immich publishes CLIP models."""
+        """Adopt an ONNX export in any layout ``app.layouts`` knows (Immich, transformers.js, ours)."""
         source = Path(source)
         if not source.is_dir():
             raise NotFoundError(f"folder not found: {source}")
+        detect_layout(source)  # refuse an unknown folder before taking its name
         target = self._target(name or source.name)
-        return self._install(target, lambda tmp: adopt_immich_export(source, tmp, target.name))
-
-
-def adopt_immich_export(source: Path, out: Path, name: str) -> ModelManifest:
-    visual = source / "visual" / "model.onnx"
-    textual = source / "textual" / "model.onnx"
-    for path in (visual, textual):
-        if not path.is_file():
-            raise MediaseekError(f"not an Immich-style CLIP export: {path.relative_to(source)} is missing")
-    for sub in ("visual", "textual"):
-        extra = [p.name for p in (source / sub).iterdir() if p.suffix in (".onnx_data", ".data", ".pb")]
-        if extra:
-            raise MediaseekError(f"models with external weight files ({', '.join(extra)}) are not supported")
-    config = _read_json(source / "config.json")
-    preprocess = _read_json(source / "visual" / "preprocess_cfg.json")
-    embed_dim = int(config.get("embed_dim") or 0)
-    text_cfg = config.get("text_cfg") or {}
-    context_length = int(text_cfg.get("context_length") or 77)
-    vocab, merges = source / "textual" / "vocab.json", source / "textual" / "merges.txt"
-    if not vocab.is_file() or not merges.is_file():
-        raise MediaseekError("textual/vocab.json and textual/merges.txt are required (CLIP BPE tokenizer)")
-    if "hf_tokenizer_name" in text_cfg or "hf_model_name" in text_cfg:
-        raise MediaseekError("only CLIP BPE text towers are supported (this export uses a Hugging Face text model)")
-    size = preprocess.get("size", (config.get("vision_cfg") or {}).get("image_size", 224))
-    if isinstance(size, int):
-        size = [size, size]
-    shutil.copyfile(visual, out / "visual.onnx")
-    shutil.copyfile(textual, out / "textual.onnx")
-    shutil.copyfile(vocab, out / "vocab.json")
-    shutil.copyfile(merges, out / "merges.txt")
-
-    import onnxruntime as ort  # read the real io names and embedding size from the graphs
-
-    io = {}
-    for tower in ("visual", "textual"):
-        try:
-            session = ort.InferenceSession(str(out / f"{tower}.onnx"), providers=["CPUExecutionProvider"])
-        except Exception as exc:
-            raise MediaseekError(f"cannot load {tower}/model.onnx: {str(exc).splitlines()[0][:200]}") from exc
-        inp, outp = session.get_inputs()[0], session.get_outputs()[0]
-        io[tower] = {"name": inp.name, "dtype": inp.type.removeprefix("tensor(").rstrip(")")}
-        if isinstance(outp.shape[-1], int):
-            embed_dim = embed_dim or outp.shape[-1]
-    if not embed_dim:
-        raise MediaseekError("cannot tell the embedding size: config.json has no embed_dim")
-
-    from indexer.manifest import ModelManifest as _Manifest
-
-    manifest = _Manifest(
-        name=name,
-        arch=config.get("model_name") or None,
-        pretrained=None,
-        source="onnx-import",
-        embed_dim=embed_dim,
-        preprocess={
-            "size": list(size),
-            "mean": list(preprocess.get("mean", (0.48145466, 0.4578275, 0.40821073))),
-            "std": list(preprocess.get("std", (0.26862954, 0.26130258, 0.27577711))),
-            "interpolation": preprocess.get("interpolation", "bicubic"),
-            "resize_mode": preprocess.get("resize_mode", "shortest"),
-            "fill_color": preprocess.get("fill_color", 0),
-        },
-        tokenizer={"kind": "clip-bpe", "files": {"vocab": "vocab.json", "merges": "merges.txt"},
-                   "context_length": context_length, "clean": "lower"},
-        files={f: sha256_file(out / f) for f in ("visual.onnx", "textual.onnx", "vocab.json", "merges.txt")},
-        parity=None,
-        created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        visual_input=io["visual"],
-        textual_input=io["textual"],
-    )
-    manifest.save(out)
-    return manifest
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        raise MediaseekError(f"cannot read {path.name}: {exc}") from exc
-    return data if isinstance(data, dict) else {}
+        return self._install(target, lambda tmp: adopt_export(source, tmp, target.name))

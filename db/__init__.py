@@ -14,7 +14,7 @@ from db.errors import (
 )
 from db.migrations import MIGRATIONS, SCHEMA_VERSION, migrate
 from db.paths import FsPath, inside_folder, prefix_range
-from db.schema import MEDIA_KINDS, MEDIA_STATUSES, Base, Embedding, EmbeddingTombstone, Media, Model, Root
+from db.schema import MEDIA_KINDS, MEDIA_STATUSES, Base, Embedding, EmbeddingTombstone, Media, MediaText, Model, Root
 from db.search_matrix import MatrixHits, SearchMatrix
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "LibraryReadOnlyError",
     "MatrixHits",
     "Media",
+    "MediaText",
     "Model",
     "NotALibraryError",
     "Root",

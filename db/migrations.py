@@ -95,8 +95,59 @@ def _create_v1(conn: Connection) -> None:
         conn.exec_driver_sql(statement)
 
 
+# v2: the text read in photos (issue 11). ``media_text`` holds one row per photo the text pass has
+# read, tied to the media row's size and mtime at reading time (a mismatch means "read again");
+# ``error`` is set when reading failed. ``media_text_fts`` indexes ``text`` with FTS5's trigram
+# tokenizer: substring matching that needs no word segmentation, so CJK text (no spaces) is
+# searchable like space-separated languages. It is an external-content table kept in step by
+# triggers; deleting a media row cascades to ``media_text`` and the delete trigger clears the index.
+_V2_DDL = (
+    """
+    CREATE TABLE media_text (
+        media_id INTEGER NOT NULL PRIMARY KEY REFERENCES media (id) ON DELETE CASCADE,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        read_at FLOAT NOT NULL,
+        text TEXT NOT NULL DEFAULT '',
+        lines TEXT NOT NULL DEFAULT '[]',
+        error TEXT
+    )
+    """,
+    """
+    CREATE VIRTUAL TABLE media_text_fts USING fts5(
+        text, content='media_text', content_rowid='media_id', tokenize='trigram case_sensitive 0'
+    )
+    """,
+    """
+    CREATE TRIGGER media_text_fts_insert AFTER INSERT ON media_text
+    BEGIN
+        INSERT INTO media_text_fts (rowid, text) VALUES (NEW.media_id, NEW.text);
+    END
+    """,
+    """
+    CREATE TRIGGER media_text_fts_delete AFTER DELETE ON media_text
+    BEGIN
+        INSERT INTO media_text_fts (media_text_fts, rowid, text) VALUES ('delete', OLD.media_id, OLD.text);
+    END
+    """,
+    """
+    CREATE TRIGGER media_text_fts_update AFTER UPDATE ON media_text
+    BEGIN
+        INSERT INTO media_text_fts (media_text_fts, rowid, text) VALUES ('delete', OLD.media_id, OLD.text);
+        INSERT INTO media_text_fts (rowid, text) VALUES (NEW.media_id, NEW.text);
+    END
+    """,
+)
+
+
+def _add_text_v2(conn: Connection) -> None:
+    for statement in _V2_DDL:
+        conn.exec_driver_sql(statement)
+
+
 MIGRATIONS: list[tuple[int, Migration]] = [
     (1, _create_v1),
+    (2, _add_text_v2),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

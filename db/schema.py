@@ -130,3 +130,27 @@ class EmbeddingTombstone(Base):
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     embedding_id: Mapped[int] = mapped_column(Integer)
     model_id: Mapped[int] = mapped_column(Integer)
+
+
+class MediaText(Base):
+    """The text the text pass read in one photo (issue 11).
+
+    ``size``/``mtime_ns`` are the media row's at reading time: when they no longer match, the file
+    changed and the text is stale (ignored by search, read again by the next pass). ``lines`` is a
+    JSON list of ``{"text", "score", "box": [[x, y] x4]}`` with boxes normalised to the upright
+    picture; ``text`` is the lines joined by newlines, indexed by the FTS5 table ``media_text_fts``
+    (created by the migrations, kept in step by triggers). ``error`` is the reason reading failed.
+    """
+
+    __tablename__ = "media_text"
+
+    media_id: Mapped[int] = mapped_column(ForeignKey("media.id", ondelete="CASCADE"), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    mtime_ns: Mapped[int] = mapped_column(Integer)
+    read_at: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text, default="")
+    lines: Mapped[str] = mapped_column(Text, default="[]")
+    error: Mapped[str | None] = mapped_column(Text)
+
+    def __repr__(self) -> str:
+        return f"MediaText(media_id={self.media_id!r}, chars={len(self.text or '')!r}, error={self.error!r})"

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True, slots=True)
 class IndexProgress:
-    phase: str  # 'scan' | 'embed' | 'done'
+    phase: str  # 'scan' | 'embed' | 'text' (reading text in photos) | 'done'
     done: int
     total: int  # 0 while unknown (scanning)
     failed: int = 0
@@ -33,6 +33,8 @@ class IndexReport:
     moments: int = 0  # video moments embedded
     failed: int = 0
     failed_unchanged: int = 0  # known-bad files left alone because they did not change
+    text_read: int = 0  # photos whose text was read by the text pass
+    text_failed: int = 0  # photos the text pass could not read (reason in media_text.error)
     cancelled: bool = False
     elapsed: float = 0.0
     scan_seconds: float = 0.0

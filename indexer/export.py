@@ -20,11 +20,8 @@ import os
 import pickle
 import re
 import shutil
-import socket
-import threading
 import uuid
 import warnings
-import zipfile
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlparse
@@ -50,7 +47,6 @@ TEXTUAL_INPUT = {"name": "text", "dtype": "int64"}
 OUTPUT_NAME = "embedding"
 CLIP_BPE_VOCAB_SIZE = 49408
 
-_NETWORK_PROBE_TIMEOUT_S = 3.0
 _FIND_NAMES_HINT = (
     "list valid names with: python -c \"import open_clip; print(open_clip.list_pretrained())\""
 )
@@ -237,7 +233,7 @@ def _read_checkpoint(path: Path) -> dict[str, torch.Tensor]:
                     "refusing to unpickle it (weights-only load)"
                 ) from exc
             raise ExportError(f"{path.name} is not a PyTorch checkpoint") from exc
-        except (RuntimeError, EOFError, ValueError, zipfile.BadZipFile, OSError) as exc:
+        except Exception as exc:  # junk bytes make the unpickler raise almost anything (KeyError, ...)
             raise ExportError(f"{path.name} is not a PyTorch checkpoint ({_first_line(exc)})") from exc
 
     if isinstance(obj, torch.jit.ScriptModule):  # OpenAI's original .pt releases are TorchScript archives
@@ -337,10 +333,11 @@ def export_pretrained(
     name: str,
     progress: Progress | None = None,
     cache_dir: Path | None = None,
+    weights: Path | None = None,
 ) -> ModelManifest:
-    """Download open_clip's published weights (or reuse a cached copy) and export them.
+    """Export open_clip's published weights from ``weights`` (downloaded by the app) or a cached copy.
 
-    Without a network this fails within a few seconds instead of waiting on download retries.
+    Never downloads: the app's downloader fetches the file that ``pretrained_source`` names.
     """
     out_dir = Path(out_dir)
     _check_out_dir(out_dir)
@@ -351,25 +348,16 @@ def export_pretrained(
     arch_name, quick_gelu = _quick_gelu_arch(arch, tag_cfg)
     what = f"{arch}:{pretrained}"
 
-    cached = _cached_weights(tag_cfg, cache_dir)
-    if cached is None:
-        _require_network(what, tag_cfg)
-        _say(progress, f"downloading {what}")
-        source_arg = pretrained
-    else:
-        _say(progress, f"using cached weights for {what}")
-        source_arg = str(cached)
-    try:
-        model = _create_model(
-            arch_name,
-            pretrained=source_arg,
-            force_quick_gelu=quick_gelu,
-            cache_dir=str(cache_dir) if cache_dir else None,
-        )
-    except ExportError:
-        raise
-    except Exception as exc:
-        raise ExportError(f"cannot download {what}: {_first_line(exc)}") from exc
+    cached = Path(weights) if weights is not None else _cached_weights(tag_cfg, cache_dir)
+    if cached is None or not cached.is_file():
+        raise ExportError(f"the weights of {what} are not on this machine: 'mediaseek models install {what}' "
+                          "downloads them")
+    _say(progress, f"reading the weights of {what}")
+    # the same checked reader as a local checkpoint: a bad file is one plain line, not open_clip's error
+    state = _read_checkpoint(cached)
+    model = _create_model(arch_name, pretrained=None, force_quick_gelu=quick_gelu)
+    _apply_state_dict(model, state, arch_name, cached)
+    del state
     return export_model(
         model,
         arch=arch_name,
@@ -441,44 +429,30 @@ def _cached_weights(tag_cfg: dict[str, Any], cache_dir: Path | None) -> Path | N
     return None
 
 
-def _require_network(what: str, tag_cfg: dict[str, Any]) -> None:
-    """Fail fast, with a plain reason, when the weights cannot possibly be downloaded."""
-    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
-        if os.environ.get(var, "").strip().upper() in ("1", "ON", "YES", "TRUE"):
-            raise ExportError(f"cannot download {what}: no network connection ({var} is set)")
-    host = "huggingface.co" if tag_cfg.get("hf_hub") else (urlparse(tag_cfg.get("url", "")).hostname or "huggingface.co")
-    port = 443
-    proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")
-    if proxy:  # downloads go through the proxy, so that is what has to answer
-        parsed = urlparse(proxy if "://" in proxy else f"http://{proxy}")
-        if parsed.hostname:
-            host, port = parsed.hostname, parsed.port or 3128
-    problem = _probe(host, port, _NETWORK_PROBE_TIMEOUT_S)
-    if problem:
-        raise ExportError(f"cannot download {what}: no network connection ({host}: {problem})")
+def pretrained_source(arch: str, pretrained: str) -> dict[str, Any]:
+    """Where open_clip publishes the weights of ``arch:pretrained``, for the app's downloader.
 
-
-def _probe(host: str, port: int, timeout: float) -> str | None:
-    """Open a TCP connection to host:port; return None on success or a short problem description.
-
-    Runs in a daemon thread because name resolution ignores socket timeouts and can hang for long
-    on a machine without a network.
+    ``{"repo": OWNER/REPO, "candidates": [file, ...]}`` (safetensors first) or ``{"url": URL}``.
     """
-    outcome: dict[str, str] = {}
-
-    def attempt() -> None:
-        try:
-            with socket.create_connection((host, port), timeout=timeout):
-                outcome["ok"] = ""
-        except OSError as exc:
-            outcome["error"] = exc.strerror or str(exc) or type(exc).__name__
-
-    thread = threading.Thread(target=attempt, name="network-probe", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if "ok" in outcome:
-        return None
-    return outcome.get("error", f"no answer within {timeout:g} s")
+    if arch not in open_clip.list_models():
+        raise ExportError(f"unknown architecture '{arch}'; {_FIND_NAMES_HINT}")
+    tag_cfg = _tag_cfg(arch, pretrained)
+    _clip_bpe_tokenizer(arch)  # refuse unsupported text towers before anything is downloaded
+    hf_hub = tag_cfg.get("hf_hub", "")
+    if hf_hub:
+        if hf_hub.endswith("/"):  # open_clip's convention: a bare repo means its default weights file
+            repo_id, filename = hf_hub.rstrip("/"), HF_WEIGHTS_NAME
+        else:
+            repo_id, filename = os.path.split(hf_hub)
+        candidates = [filename]
+        if filename == HF_WEIGHTS_NAME:
+            candidates.insert(0, HF_SAFE_WEIGHTS_NAME)
+        elif filename.endswith((".bin", ".pth")):
+            candidates.insert(0, filename[:-4] + ".safetensors")
+        return {"repo": repo_id, "candidates": candidates}
+    if tag_cfg.get("url"):
+        return {"url": tag_cfg["url"]}
+    raise ExportError(f"open_clip names no download for {arch}:{pretrained}")
 
 
 # --------------------------------------------------------------------------- export + parity

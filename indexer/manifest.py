@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import uuid
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -46,6 +46,9 @@ class ModelManifest:
     created_at: str
     visual_input: dict
     textual_input: dict
+    # SigLIP-style models: {"logit_scale": multiplier (already exp'd), "logit_bias": float}, so a cosine score maps
+    # to a probability sigmoid(scale * score + bias). None when the export does not provide them.
+    scores: dict | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": MANIFEST_FORMAT, **asdict(self)}
@@ -63,6 +66,8 @@ class ModelManifest:
             )
         values = {}
         for field in fields(cls):
+            if field.name not in data and field.default is not MISSING:
+                continue
             if field.name not in data:
                 raise ManifestError(f"manifest has no '{field.name}' field")
             values[field.name] = data[field.name]
@@ -95,8 +100,21 @@ class ModelManifest:
             if not (isinstance(value, list) and len(value) == 3 and all(isinstance(v, (int, float)) for v in value)):
                 raise ManifestError(f"manifest 'preprocess.{key}' must be three numbers")
         for key in ("visual_input", "textual_input"):
-            if not isinstance(getattr(self, key).get("name"), str):
+            io = getattr(self, key)
+            if not isinstance(io.get("name"), str):
                 raise ManifestError(f"manifest '{key}.name' must be a string")
+            for optional in ("output", "mask"):
+                if io.get(optional) is not None and not isinstance(io[optional], str):
+                    raise ManifestError(f"manifest '{key}.{optional}' must be a string")
+            batch = io.get("batch")
+            if batch is not None and (not isinstance(batch, int) or isinstance(batch, bool) or batch < 1):
+                raise ManifestError(f"manifest '{key}.batch' must be a positive integer or null")
+        if self.scores is not None:
+            if not isinstance(self.scores, dict) or not all(
+                isinstance(self.scores.get(k), (int, float)) and not isinstance(self.scores.get(k), bool)
+                for k in ("logit_scale", "logit_bias")
+            ):
+                raise ManifestError("manifest 'scores' must hold numbers 'logit_scale' and 'logit_bias', or be null")
 
     def save(self, model_dir: Path) -> None:
         """Write `model_dir/manifest.json` atomically: readers see the old file or the new one, never half."""

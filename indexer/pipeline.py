@@ -25,7 +25,7 @@ from sqlalchemy import and_, delete, exists, insert, select, update
 
 from db import Database, Embedding, Media
 from indexer.decode import DecodeError, ImageMeta, read_image
-from indexer.encoders import ClipModel, ModelLoadError
+from indexer.encoders import ClipModel
 from indexer.events import IndexProgress, IndexReport
 from indexer.preprocess import draft_target, preprocess
 from indexer.video import KeyframeSampler, SamplerConfig, VideoError, VideoInfo, save_thumbnail
@@ -97,9 +97,21 @@ class EmbeddingPipeline:
         """Photos first (parallel decode, batched inference), then videos one by one."""
         report = report or IndexReport()
         started = time.perf_counter()
+        loader: threading.Thread | None = None
         if jobs:
             # Load the ONNX session while the first batches decode instead of before them.
-            threading.Thread(target=self._preload_model, name="model-load", daemon=True).start()
+            loader = threading.Thread(target=self._preload_model, name="model-load", daemon=True)
+            loader.start()
+        try:
+            return self._run(jobs, report, started)
+        finally:
+            # Never return (and let the process exit) while onnxruntime is still building the
+            # session on that thread: its C++ threads abort the interpreter's shutdown
+            # ("terminate called without an active exception", exit 134) when every file failed.
+            if loader is not None:
+                loader.join()
+
+    def _run(self, jobs: list[_Job], report: IndexReport, started: float) -> IndexReport:
         photos = [job for job in jobs if job.kind != "video"]
         videos = [job for job in jobs if job.kind == "video"]
         total = len(jobs)
@@ -120,8 +132,8 @@ class EmbeddingPipeline:
     def _preload_model(self) -> None:
         try:
             self.model.image.session
-        except ModelLoadError:
-            pass  # raised again, to the caller, by the first encode
+        except Exception:  # noqa: BLE001 - raised again, to the caller, by the first encode
+            log.debug("preloading the model failed", exc_info=True)
 
     def _wait_while_paused(self) -> None:
         while self.pause.is_set() and not self.cancel.is_set():

@@ -102,6 +102,16 @@ def _clean_canonicalize(text: str) -> str:
 _CLEANERS = {"lower": _clean_lower, "whitespace": _clean_whitespace, "canonicalize": _clean_canonicalize}
 
 
+def clean_text(text: str, mode: str) -> str:
+    """open_clip's text cleaning ``mode`` ('lower', 'whitespace', 'canonicalize'); 'none' returns ``text`` as is."""
+    if mode == "none":
+        return text
+    try:
+        return _CLEANERS[mode](text)
+    except KeyError:
+        raise TokenizerError(f"unknown clean mode {mode!r}; expected none or one of {', '.join(_CLEAN_MODES)}") from None
+
+
 class ClipTokenizer:
     """Text to CLIP token ids, identical to open_clip's ``SimpleTokenizer`` (no reduction mask).
 

@@ -61,3 +61,58 @@ def png_with_claimed_size(path: Path, width: int, height: int) -> Path:
     ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
     return path
+
+
+# -- photos with text drawn in real fonts (for the text-reading tests) -----------------------
+FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/truetype/liberation",
+             "/usr/share/fonts/truetype/wqy")
+PHOTO_BACKGROUNDS = "/usr/share/backgrounds/mate/nature"
+
+
+def font_path(name: str) -> Path | None:
+    """A system font file by name (e.g. 'DejaVuSans-Bold.ttf'), or None when not installed."""
+    for folder in FONT_DIRS:
+        candidate = Path(folder) / name
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def photo_background(size: tuple[int, int], index: int = 0) -> Image.Image:
+    """A real photo (mate-backgrounds) resized to ``size``; a noisy gradient when none is installed."""
+    folder = Path(PHOTO_BACKGROUNDS)
+    photos = sorted(folder.glob("*.jpg")) if folder.is_dir() else []
+    if photos:
+        with Image.open(photos[index % len(photos)]) as im:
+            return im.convert("RGB").resize(size, Image.Resampling.BILINEAR)
+    rng = np.random.default_rng(index)
+    base = np.asarray(scene("gradient", size), np.int16) + rng.integers(-25, 26, (size[1], size[0], 3))
+    return Image.fromarray(np.clip(base, 0, 255).astype(np.uint8), "RGB")
+
+
+def draw_text(image: Image.Image, text: str, *, font: str = "DejaVuSans-Bold.ttf", height: float = 0.08,
+              at: tuple[float, float] = (0.1, 0.4), angle: float = 0.0,
+              fill: tuple[int, int, int] = (20, 20, 20), plate: tuple[int, int, int] | None = (245, 245, 240)
+              ) -> Image.Image:
+    """Draw ``text`` on ``image`` in a real font: ``height`` as a fraction of the image height,
+    ``at`` the top-left as fractions, rotated by ``angle`` degrees, on a sign-like ``plate``
+    (None: straight on the picture)."""
+    from PIL import ImageDraw, ImageFont
+
+    path = font_path(font)
+    if path is None:
+        raise FileNotFoundError(f"font {font} not installed (apt-get install fonts-dejavu-core fonts-liberation)")
+    px = max(8, int(image.height * height))
+    face = ImageFont.truetype(str(path), px)
+    left, top, right, bottom = face.getbbox(text)
+    pad = px // 3
+    layer = Image.new("RGBA", (right - left + 2 * pad, bottom - top + 2 * pad), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    if plate is not None:
+        draw.rectangle((0, 0, layer.width - 1, layer.height - 1), fill=plate + (255,))
+    draw.text((pad - left, pad - top), text, font=face, fill=fill + (255,))
+    if angle:
+        layer = layer.rotate(angle, expand=True, resample=Image.Resampling.BICUBIC)
+    out = image.convert("RGB").copy()
+    out.paste(layer, (int(at[0] * image.width), int(at[1] * image.height)), layer)
+    return out

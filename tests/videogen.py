@@ -61,19 +61,36 @@ def flat(colour: str | tuple[int, int, int], size: tuple[int, int]) -> np.ndarra
 
 
 def scene_array(kind: str, size: tuple[int, int], seed: int = 0) -> np.ndarray:
-    """A flat colour from COLOURS, 'photo' (see photo_like) or any kind tests.media.scene knows."""
+    """A flat colour from COLOURS, 'photo' (see photo_like), 'bars' (vertical colour bars),
+    'rings' (concentric yellow/purple rings) or any kind tests.media.scene knows."""
     if kind in COLOURS:
         return flat(kind, size)
     if kind == "photo":
         return photo_like(size, seed)
+    w, h = size
+    if kind == "bars":
+        palette = np.array([(250, 250, 0), (0, 250, 250), (0, 200, 0), (250, 0, 250), (200, 0, 0), (0, 0, 200)],
+                           np.uint8)
+        return np.broadcast_to(palette[np.arange(w) * len(palette) // w][None], (h, w, 3)).copy()
+    if kind == "rings":
+        yy, xx = np.mgrid[0:h, 0:w]
+        ring = (np.hypot(xx - w / 2, yy - h / 2) // 12 % 2).astype(bool)
+        out = np.empty((h, w, 3), np.uint8)
+        out[ring], out[~ring] = (240, 220, 30), (90, 20, 140)
+        return out
     return np.asarray(scene(kind, size, seed))
 
 
+# Ten scenes that differ a lot from each other (and from black), for scene-recall tests.
+DISTINCT_SCENES = ["checker", "red", "stripes", "bars", "photo", "blue", "rings", "gradient", "green", "noise"]
+
+
 def segments(parts: Sequence[tuple[str, float]], size: tuple[int, int] = (320, 240), fps: float = 25,
-             marker: bool = False) -> Iterator[tuple[float, np.ndarray]]:
+             marker: bool = False, fade: float = 0.0) -> Iterator[tuple[float, np.ndarray]]:
     """Frames for consecutive scenes, e.g. ``[("red", 4), ("blue", 4), ("photo", 4)]``.
 
     With ``marker`` a white square sits in the top-left corner of every frame (to check rotation).
+    With ``fade`` every scene fades in from black over its first ``fade`` seconds.
     """
     t0 = 0.0
     for index, (kind, seconds) in enumerate(parts):
@@ -82,8 +99,12 @@ def segments(parts: Sequence[tuple[str, float]], size: tuple[int, int] = (320, 2
             w, h = size
             base[: h // 5, : w // 5] = 255
         count = int(round(seconds * fps))
+        fading = int(round(fade * fps))
         for i in range(count):
-            yield t0 + i / fps, base
+            if i < fading:
+                yield t0 + i / fps, (base.astype(np.float32) * (i / fading)).astype(np.uint8)
+            else:
+                yield t0 + i / fps, base
         t0 += count / fps
 
 

@@ -1,17 +1,21 @@
 """First run: set up a model, then add a folder.
 
-Importing or downloading a model exports it with torch, which must never be loaded into the
-window's process; ``ModelSetupDialog`` runs the real command line (``python -m app models ...``)
-as a child process and shows its progress lines and, on failure, its one-line reason.
+Importing, downloading or exporting a model runs the real command line (``python -m app models ...``) as a
+child process (torch must never be loaded into the window's process). ``ModelSetupDialog`` shows its
+progress (a download reports bytes, rate and ETA as ``progress {json}`` lines on stderr) and, on failure,
+its one-line reason. Stop interrupts the child (SIGINT, like Ctrl-C, so it deletes its partial download),
+and kills it only if it has not ended a few seconds later.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QProcess, QProcessEnvironment, Qt, Signal
+from PySide6.QtCore import QProcess, QProcessEnvironment, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QIcon
 from PySide6.QtWidgets import (
     QComboBox,
@@ -34,6 +38,9 @@ from app.paths import AppPaths
 from ui.icons import app_icon
 
 log = logging.getLogger(__name__)
+
+PROGRESS_PREFIX = "progress "  # app/model_cli.py writes these lines with --progress json
+STOP_GRACE_MS = 5000
 
 # First entries are the README's recommendation (fastest on CPU with >= 70% ImageNet zero-shot,
 # bench/bench_models.py), then the fastest text encoder for the quickest queries.
@@ -113,12 +120,15 @@ class ModelSetupDialog(QDialog):
 
         self.choice_checkpoint = QRadioButton("Import a model file I have (offline)")
         self.choice_onnx = QRadioButton("Use an ONNX export folder (offline, e.g. from Immich)")
-        self.choice_download = QRadioButton("Download a model (needs an internet connection)")
-        self.choice_checkpoint.setChecked(True)
-        for radio in (self.choice_checkpoint, self.choice_onnx, self.choice_download):
-            layout.addWidget(radio)
+        self.choice_download = QRadioButton("Download a ready model (needs an internet connection)")
+        self.choice_download.setChecked(True)
+        # the download comes first: it offers the catalogue's recommended model (app/catalogue.py)
+        self.pages_order = (self.choice_download, self.choice_checkpoint, self.choice_onnx)
+        for radio in self.pages_order:
             radio.toggled.connect(self._choice_changed)
 
+        for radio in self.pages_order:
+            layout.addWidget(radio)
         self.pages = QStackedWidget()
         # checkpoint page
         page, form = _form_page()
@@ -141,9 +151,17 @@ class ModelSetupDialog(QDialog):
         page, form = _form_page()
         self.spec = QComboBox()
         self.spec.setEditable(True)
+        self.catalogue = _catalogue_entries()
+        for entry in self.catalogue:  # the recommended entry first
+            self.spec.addItem(entry.name)
         self.spec.addItems(DOWNLOADS)
-        self.spec.setToolTip("ARCHITECTURE:PRETRAINED as open_clip names them")
+        self.spec.setToolTip("A model from the catalogue, hf:OWNER/REPO for any hub repo in Immich's or "
+                             "transformers.js' layout, or ARCHITECTURE:PRETRAINED (exported here, needs torch)")
+        self.spec.currentTextChanged.connect(self._describe_spec)
         form.addRow("Model:", self.spec)
+        self.spec_info = QLabel()
+        self.spec_info.setWordWrap(True)
+        form.addRow("", self.spec_info)
         self.pages.addWidget(page)
         layout.addWidget(self.pages)
 
@@ -151,6 +169,11 @@ class ModelSetupDialog(QDialog):
         self.progress.setRange(0, 0)
         self.progress.setTextVisible(False)
         self.progress.hide()
+        self.download_text = ""  # "120 MB of 399 MB · 5.2 MB/s · 1:10 left"
+        self._stop_timer = QTimer(self)
+        self._stop_timer.setSingleShot(True)
+        self._stop_timer.timeout.connect(self._kill_child)
+        self._stopping = False
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -167,6 +190,8 @@ class ModelSetupDialog(QDialog):
         self.cancel_button.clicked.connect(self.reject)
         layout.addWidget(self.buttons)
         self.setWindowIcon(app_icon())
+        self._choice_changed()
+        self._describe_spec(self.spec.currentText())
 
     # -- choices ---------------------------------------------------------------------------
     def _choice_changed(self) -> None:
@@ -205,10 +230,22 @@ class ModelSetupDialog(QDialog):
                 return None
             return ["models", "import-onnx", folder]
         spec = self.spec.currentText().strip()
-        if ":" not in spec:
-            self._show_error("Write the model as ARCHITECTURE:PRETRAINED, e.g. ViT-B-32:laion2b_s34b_b79k.")
+        if ":" not in spec and spec not in {e.name for e in self.catalogue}:
+            self._show_error("Choose a model from the list, or write hf:OWNER/REPO or ARCHITECTURE:PRETRAINED.")
             return None
-        return ["models", "install", spec]
+        return ["models", "install", spec, "--progress", "json"]
+
+    def _describe_spec(self, spec: str) -> None:
+        entry = next((e for e in self.catalogue if e.name == spec.strip()), None)
+        if entry is None:
+            self.spec_info.setText("Exports the open_clip model on this computer (needs the export extra)."
+                                   if ":" in spec and not spec.startswith("hf:") else "")
+            return
+        size = f"{entry.size_mb:,.0f} MB download" if entry.size_mb else "download size unknown"
+        lines = [f"<b>{_escape(entry.name)}</b>{' (recommended)' if entry.recommended else ''}: {size}, "
+                 f"{_escape(entry.languages)}", _escape(entry.quality),
+                 index_time_estimate(entry.images_per_s) or "indexing speed on this computer: not measured yet"]
+        self.spec_info.setText("<br>".join(lines))
 
     # -- running ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -225,9 +262,13 @@ class ModelSetupDialog(QDialog):
         self.process.finished.connect(self._finished)
         self.process.errorOccurred.connect(self._process_error)
         self._stderr = b""
+        self._partial = b""
         self.last_error = ""
+        self.download_text = ""
+        self._stopping = False
+        self.progress.setRange(0, 0)
         self._set_running(True)
-        self._show_status("Downloading and converting the model…" if args[1] == "install"
+        self._show_status("Connecting…" if args[1] == "install"
                           else "Converting the model… this can take a minute.")
         log.info("model setup: %s %s", program, " ".join(argv))
         self.process.start(program, argv)
@@ -238,20 +279,56 @@ class ModelSetupDialog(QDialog):
         for widget in (self.choice_checkpoint, self.choice_onnx, self.choice_download, self.pages):
             widget.setEnabled(not running)
         self.cancel_button.setText("Stop" if running else "Cancel")
+        self.cancel_button.setEnabled(True)
+        self.adjustSize()  # room for the progress bar and status line
 
     def _read_stderr(self) -> None:
         if self.process is None:
             return
-        self._stderr += bytes(self.process.readAllStandardError())
-        lines = [ln.strip() for ln in self._stderr.decode("utf-8", "replace").replace("\r", "\n").splitlines()
-                 if ln.strip()]
-        if lines and not lines[-1].startswith("mediaseek:"):
-            self._show_status(lines[-1])
+        self._partial += bytes(self.process.readAllStandardError())
+        *complete, self._partial = self._partial.replace(b"\r", b"\n").split(b"\n")
+        for raw in complete:
+            line = raw.decode("utf-8", "replace").strip()
+            if line.startswith(PROGRESS_PREFIX):
+                self._show_download(line[len(PROGRESS_PREFIX):])
+            elif line:
+                self._stderr += raw + b"\n"
+                if not line.startswith("mediaseek:"):
+                    self._show_status(line)
+
+    def _show_download(self, payload: str) -> None:
+        try:
+            event = json.loads(payload)
+            done, total = int(event["done"]), int(event["total"])
+        except (ValueError, KeyError, TypeError):
+            return
+        if event.get("phase") == "done":
+            self.progress.setRange(0, 0)
+            self._show_status("Checking the model…")
+            return
+        if total > 0:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(1000 * min(done / total, 1.0)))
+        rate, eta = float(event.get("rate") or 0), event.get("eta")
+        text = f"Downloading: {_size(done)} of {_size(total)}"
+        if rate > 0:
+            text += f" · {_size(rate)}/s"
+        if eta is not None:
+            text += f" · {_duration(float(eta))} left"
+        self.download_text = text
+        self._show_status(text)
 
     def _finished(self, code: int, status: QProcess.ExitStatus) -> None:
         self._read_stderr()
+        self._partial += b"\n"
+        self._read_stderr()
+        self._stop_timer.stop()
         self.process = None
         self._set_running(False)
+        if self._stopping:
+            self._stopping = False
+            self._show_status("Stopped. Nothing was installed.")
+            return
         if code == 0 and status == QProcess.ExitStatus.NormalExit:
             self._show_status("The model is ready.")
             self.installed.emit()
@@ -283,13 +360,84 @@ class ModelSetupDialog(QDialog):
 
     def reject(self) -> None:
         if self.process is not None:
+            self.stop()
+            return
+        super().reject()
+
+    def stop(self) -> None:
+        """Interrupt the child like Ctrl-C (it cleans up after itself); kill it if it has not ended soon."""
+        if self.process is None or self._stopping:
+            return
+        self._stopping = True
+        self._show_status("Stopping…")
+        self.cancel_button.setEnabled(False)
+        pid = int(self.process.processId())
+        if os.name == "posix" and pid > 0:
+            try:
+                os.kill(pid, signal.SIGINT)
+            except OSError:
+                self.process.terminate()
+        else:
+            self.process.terminate()
+        if getattr(self.parent(), "_closing", False):
+            # the window is closing: wait here, or Qt would kill the child before it cleaned up
+            process = self.process
+            if not process.waitForFinished(STOP_GRACE_MS):
+                process.kill()
+                process.waitForFinished(3000)
+            return
+        self._stop_timer.start(STOP_GRACE_MS)
+
+    def _kill_child(self) -> None:
+        if self.process is not None:
+            log.warning("model setup child did not stop in time; killing it")
+            self.process.kill()
+
+    def done(self, result: int) -> None:  # closing the window while running stops the child first
+        if self.process is not None:
             self.process.kill()
             self.process.waitForFinished(3000)
             self.process = None
-            self._set_running(False)
-            self._show_status("Stopped.")
-            return
-        super().reject()
+        super().done(result)
+
+
+def _catalogue_entries() -> list:
+    from app import catalogue
+
+    try:
+        entries = catalogue.entries()
+    except Exception:  # a broken MEDIASEEK_CATALOGUE must not stop the window
+        log.exception("cannot read the model catalogue")
+        return []
+    return sorted(entries, key=lambda e: not e.recommended)
+
+
+def index_time_estimate(images_per_s: float | None, photos: int = 10_000) -> str:
+    """How long indexing ``photos`` photos takes here, from the catalogue's 2-core CPU figure.
+
+    A rough estimate: the figure is scaled by this computer's core count (at most 8) over the 2 cores it
+    was measured on; decoding and other load are not counted.
+    """
+    if not images_per_s:
+        return ""
+    cores = min(os.cpu_count() or 2, 8)
+    rate = images_per_s * max(cores, 2) / 2
+    return f"about {_duration(photos / rate)} to index {photos:,} photos here (rough, {cores} CPU cores)"
+
+
+def _size(count: float) -> str:
+    if count >= 1e9:
+        return f"{count / 1e9:.2f} GB"
+    return f"{count / 1e6:.0f} MB" if count >= 1e6 else f"{count / 1e3:.0f} kB"
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+    if seconds >= 60:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
 
 
 def _escape(text: str) -> str:

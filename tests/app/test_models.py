@@ -48,11 +48,15 @@ def test_import_onnx_immich_layout_gives_the_same_embeddings(library, tmp_path):
 
 def test_import_onnx_rejects_incomplete_folders(library, tmp_path):
     (tmp_path / "empty").mkdir()
-    with pytest.raises(MediaseekError, match="visual/model.onnx is missing"):
+    with pytest.raises(MediaseekError, match="not a model export mediaseek knows"):
         library.models.import_onnx(tmp_path / "empty")
+    (tmp_path / "half" / "textual").mkdir(parents=True)
+    (tmp_path / "half" / "textual" / "model.onnx").write_bytes(b"x")
+    with pytest.raises(MediaseekError, match="visual/model.onnx is missing"):
+        library.models.import_onnx(tmp_path / "half")
     with pytest.raises(NotFoundError):
         library.models.import_onnx(tmp_path / "absent")
-    assert "empty" not in library.models.names()
+    assert "empty" not in library.models.names() and "half" not in library.models.names()
     assert not [p for p in library.paths.models.iterdir() if p.name.startswith(".")]
 
 

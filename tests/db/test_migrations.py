@@ -35,10 +35,13 @@ def test_fresh_database_is_created_at_the_latest_version(tmp_path: Path) -> None
     path = tmp_path / "library.db"
     Database.open(path).close()
     assert _user_version(path) == SCHEMA_VERSION == MIGRATIONS[-1][0]
-    assert _tables(path) == {"roots", "media", "models", "embeddings", "embedding_tombstones"}
+    assert {t for t in _tables(path) if not t.startswith("media_text_fts")} == {
+        "roots", "media", "models", "embeddings", "embedding_tombstones", "media_text"}
+    assert "media_text_fts" in _tables(path)
     with sqlite3.connect(path) as conn:
-        triggers = conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall()
-    assert triggers == [("embeddings_tombstone",)]
+        triggers = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    assert triggers == {"embeddings_tombstone", "media_text_fts_insert", "media_text_fts_delete",
+                        "media_text_fts_update"}
 
 
 def test_migrated_schema_matches_the_orm_models(tmp_path: Path) -> None:
@@ -46,7 +49,8 @@ def test_migrated_schema_matches_the_orm_models(tmp_path: Path) -> None:
     path = tmp_path / "library.db"
     Database.open(path).close()
     inspector = inspect(create_engine(f"sqlite:///{path}"))
-    assert set(inspector.get_table_names()) == set(Base.metadata.tables)
+    # the FTS5 index and its shadow tables are SQLite's, not the ORM's
+    assert {t for t in inspector.get_table_names() if not t.startswith("media_text_fts")} == set(Base.metadata.tables)
     for name, table in Base.metadata.tables.items():
         columns = {c["name"]: c for c in inspector.get_columns(name)}
         assert set(columns) == {c.name for c in table.columns}, name

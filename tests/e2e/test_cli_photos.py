@@ -52,7 +52,7 @@ def test_import_index_search_similar_round_trip(home, tmp_path):
     assert sorted(r["path"] for r in results) == sorted(str(p) for p in photos.values())
     scores = [r["score"] for r in results]
     assert scores == sorted(scores, reverse=True)
-    assert set(results[0]) == {"path", "score", "kind", "timestamp", "moments"}
+    assert set(results[0]) == {"path", "score", "kind", "timestamp", "moments", "text"}
 
     # filters: folder scope, date range (EXIF date), limit, min score
     in_2019 = search_json(home, "search", "anything", "--folder", tmp_path / "photos" / "2019")

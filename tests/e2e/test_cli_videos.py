@@ -15,6 +15,21 @@ from tests.videogen import scene_array, segments, truncated_copy, write_audio_on
 SIZE = (320, 240)
 
 
+def assert_moments_contract(results: list[dict], min_score: float | None = None) -> None:
+    """`moments` holds the other matching moments, best first: never the best again, never a
+    score at or below 0 (or below --min-score) presented as a match."""
+    for r in results:
+        stamps = [m["timestamp"] for m in r["moments"]]
+        scores = [m["score"] for m in r["moments"]]
+        assert r["timestamp"] not in stamps, r
+        assert all(s > 0 for s in scores) and scores == sorted(scores, reverse=True), r
+        assert all(s <= r["score"] for s in scores), r
+        if min_score is not None:
+            assert all(s >= min_score for s in scores), r
+        if r["kind"] == "photo":
+            assert r["moments"] == [] and r["timestamp"] is None
+
+
 def still(path: Path, kind: str, seed: int) -> Path:
     Image.fromarray(scene_array(kind, SIZE, seed=seed)).save(path, quality=95)
     return path
@@ -52,8 +67,8 @@ def test_mixed_folder_indexes_in_one_run_and_finds_the_moment(home, tmp_path):
     party = next(r for r in results if r["path"] == str(clip))
     assert results[0]["path"] == str(clip)
     assert 3.0 <= party["timestamp"] <= 9.0
-    assert party["kind"] == "video" and party["moments"] and party["moments"][0]["timestamp"] == party["timestamp"]
-    assert [m["score"] for m in party["moments"]] == sorted((m["score"] for m in party["moments"]), reverse=True)
+    assert party["kind"] == "video"
+    assert_moments_contract(results)
     red = search(home, "similar", still(probes / "red.jpg", "red", 0), "--type", "video")
     assert red[0]["path"] == str(clip) and red[0]["timestamp"] <= 1.0
     photo_scene = search(home, "similar", still(probes / "photo.jpg", "photo", 2), "--type", "video")
@@ -105,3 +120,33 @@ def test_portrait_video_moments_are_upright(home, tmp_path):
     (thumb,) = list((home / "cache" / "thumbnails" / "moments").rglob("*.jpg"))
     w, h = Image.open(thumb).size
     assert h > w
+
+
+def test_scenes_between_sparse_keyframes_are_found_at_their_time(home, tmp_path):
+    """Keyframes 10 s apart and none at cuts, a new scene every 3 s, each fading in from black:
+    a still of each scene finds the clip at a time inside that scene, never on a black frame."""
+    media = tmp_path / "media"
+    kinds = ["checker", "bars", "rings", "stripes", "photo", "gradient"]
+    parts = [(kind, 3) for kind in kinds]
+    clip = write_video(media / "camera.mp4", segments(parts, size=SIZE, fade=0.5), keyint=250)
+    save_jpeg(media / "other.jpg", scene("noise", size=SIZE, seed=9))
+    run_cli(home, "index", media, check=True)
+    probes = tmp_path / "probes"
+    probes.mkdir()
+    found = {}
+    for index, kind in enumerate(kinds):
+        results = search(home, "similar", still(probes / f"{kind}.jpg", kind, index), "--type", "video")
+        assert_moments_contract(results)
+        (video,) = results
+        assert video["path"] == str(clip)
+        found[kind] = 3 * index <= video["timestamp"] < 3 * index + 3
+    assert all(found.values()), found
+    # the grid's thumbnail for the clip is its first moment: a picture, not the black fade-in
+    first = sorted((home / "cache" / "thumbnails" / "moments").rglob("*.jpg"), key=lambda p: int(p.stem))[0]
+    assert int(first.stem) >= 400 and np.asarray(Image.open(first).convert("L")).mean() > 40
+    # a cut-off: the other moments shown are all at or above it, in JSON and in text
+    cut = search(home, "similar", probes / "rings.jpg", "--min-score", "0.5")
+    assert_moments_contract(cut, min_score=0.5)
+    line = run_cli(home, "similar", probes / "rings.jpg", "--min-score", "0.5", check=True).stdout.strip()
+    best = f"@ {int(cut[0]['timestamp']) // 60}:{int(cut[0]['timestamp']) % 60:02d}"
+    assert line.startswith(f"{clip}  {best}") and line.count(best) == 1, line

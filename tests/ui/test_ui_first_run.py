@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFileDialog
 
+from tests.fakehub import fakehub, tiny_immich_files  # noqa: F401
 from tests.ui.conftest import PHOTOS, make_photos, wait_idle
 
 
@@ -13,6 +14,8 @@ def test_first_run_imports_a_model_adds_a_folder_and_searches(qtbot, make_window
     qtbot.waitUntil(lambda: window.model_dialog is not None and window.model_dialog.isVisible(), timeout=5000)
     assert window.current_page() == "no-model"
     dialog = window.model_dialog
+    assert dialog.choice_download.isChecked()  # a ready model is offered first
+    dialog.choice_checkpoint.setChecked(True)
     dialog.arch.setCurrentText(str(config))
     dialog.checkpoint.setText(str(checkpoint))
     dialog.start_button.click()
@@ -40,6 +43,7 @@ def test_model_dialog_explains_missing_input_and_offline_download(qtbot, make_wi
     window = make_window(on=bare_paths)
     qtbot.waitUntil(lambda: window.model_dialog is not None and window.model_dialog.isVisible(), timeout=5000)
     dialog = window.model_dialog
+    dialog.choice_checkpoint.setChecked(True)
     dialog.start_button.click()  # no checkpoint chosen
     assert dialog.process is None and "checkpoint" in dialog.last_error
 
@@ -50,7 +54,7 @@ def test_model_dialog_explains_missing_input_and_offline_download(qtbot, make_wi
     dialog.start_button.click()
     qtbot.waitUntil(lambda: dialog.process is None, timeout=120_000)
     assert dialog.isVisible()
-    assert "no network" in dialog.last_error and "offline" in dialog.last_error
+    assert "no network" in dialog.last_error and "offline" in dialog.last_error, dialog.last_error
     assert "Traceback" not in dialog.status.text()
     assert window.library.models.active_name is None
     dialog.reject()
@@ -61,3 +65,49 @@ def test_existing_library_without_folders_shows_the_welcome_page(qtbot, make_win
     window = make_window()
     qtbot.waitUntil(lambda: window.current_page() == "welcome", timeout=10_000)
     assert window.model_dialog is None
+
+
+def test_download_shows_progress_and_stop_leaves_nothing_then_installs(qtbot, make_window, bare_paths, fakehub,
+                                                                       monkeypatch):
+    """Against the loopback hub: bytes/total/rate in the dialog, Stop mid-file, then a full install."""
+    from tests.fakehub import TINY_ENTRY, Fault, leftovers
+
+    monkeypatch.setenv("MEDIASEEK_HUB_STALL_S", "60")
+    fakehub.faults["visual/model.onnx"] = Fault("stall", at=1_000_000, times=1)
+    window = make_window(on=bare_paths)
+    qtbot.waitUntil(lambda: window.model_dialog is not None and window.model_dialog.isVisible(), timeout=5000)
+    dialog = window.model_dialog
+    assert dialog.choice_download.isChecked() and dialog.spec.currentText() == TINY_ENTRY
+    assert "recommended" in dialog.spec_info.text() and "MB download" in dialog.spec_info.text()
+    assert "to index 10,000 photos" in dialog.spec_info.text()
+    dialog.start_button.click()
+    qtbot.waitUntil(lambda: fakehub.sent.get("visual/model.onnx", 0) >= 1_000_000, timeout=60_000)
+    qtbot.waitUntil(lambda: dialog.progress.maximum() == 1000 and dialog.progress.value() > 0, timeout=20_000)
+    assert " of " in dialog.download_text and "MB" in dialog.download_text
+    assert dialog.cancel_button.text() == "Stop"
+    dialog.cancel_button.click()
+    qtbot.waitUntil(lambda: dialog.process is None, timeout=20_000)
+    assert dialog.isVisible() and "Stopped" in dialog.status.text()
+    assert leftovers(bare_paths.data) == [] and window.library.models.active_name is None
+
+    dialog.start_button.click()  # the fault was one-shot: this one completes
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=120_000)
+    assert dialog.result() == dialog.DialogCode.Accepted, dialog.last_error
+    assert window.library.models.active_name == TINY_ENTRY
+    assert leftovers(bare_paths.data) == []
+
+
+def test_closing_the_window_mid_download_leaves_nothing(qtbot, make_window, bare_paths, fakehub, monkeypatch):
+    from tests.fakehub import Fault, leftovers
+
+    monkeypatch.setenv("MEDIASEEK_HUB_STALL_S", "60")
+    fakehub.faults["visual/model.onnx"] = Fault("stall", at=1_000_000)
+    window = make_window(on=bare_paths)
+    qtbot.waitUntil(lambda: window.model_dialog is not None and window.model_dialog.isVisible(), timeout=5000)
+    dialog = window.model_dialog
+    dialog.start_button.click()
+    qtbot.waitUntil(lambda: fakehub.sent.get("visual/model.onnx", 0) >= 1_000_000, timeout=60_000)
+    process = dialog.process
+    window.close()
+    assert process.state() == process.ProcessState.NotRunning
+    assert leftovers(bare_paths.data) == []
