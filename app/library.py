@@ -50,6 +50,7 @@ class SearchResult:
     height: int | None = None
     text: str | None = None  # the photo's text lines that matched the query (app.text_search)
     text_boxes: tuple[tuple[tuple[float, float], ...], ...] = ()  # their boxes, corners normalised 0..1
+    duration: float | None = None  # videos: seconds
 
     def to_json(self) -> dict:
         return {
@@ -475,6 +476,7 @@ class Library:
                 moments=tuple(Moment(ts, s) for i, (s, ts) in enumerate(moments)
                               if ts is not None and (i == 0 or s > 0)) if row["kind"] == "video" else (),
                 media_id=media_id, date=row["date"], width=row["width"], height=row["height"],
+                duration=row.get("duration"),
             ))
             if len(results) >= limit:
                 break
@@ -492,9 +494,10 @@ class Library:
         if not ids:
             return {}
         with self.db.session() as session:
-            rows = session.execute(select(Media.id, Media.path, Media.kind, Media.date, Media.width, Media.height)
-                                   .where(Media.id.in_(ids)))
-            return {r[0]: {"path": r[1], "kind": r[2], "date": r[3], "width": r[4], "height": r[5]} for r in rows}
+            rows = session.execute(select(Media.id, Media.path, Media.kind, Media.date, Media.width, Media.height,
+                                          Media.duration).where(Media.id.in_(ids)))
+            return {r[0]: {"path": r[1], "kind": r[2], "date": r[3], "width": r[4], "height": r[5], "duration": r[6]}
+                    for r in rows}
 
     def details(self, media_id: int) -> MediaDetails | None:
         """Everything known about one file, for a preview pane."""
@@ -504,6 +507,20 @@ class Library:
                 return None
             return MediaDetails(m.id, m.path, m.kind, m.size, m.width, m.height, m.taken_at, m.date,
                                 m.camera_make, m.camera_model, m.gps_lat, m.gps_lon, m.duration, m.status, m.error)
+
+    # -- browsing (the logic is in app/browse.py) ------------------------------------------
+    def browse(self, scope, offset: int = 0, limit: int = 500) -> list[SearchResult]:
+        """A page of ``scope`` (an ``app.browse.BrowseScope``) in date order, as results without scores."""
+        from app.browse import browse_page
+
+        return [SearchResult(path=i.path, score=0.0, kind=i.kind, media_id=i.media_id, date=i.date, width=i.width,
+                             height=i.height, duration=i.duration) for i in browse_page(self.db, scope, offset, limit)]
+
+    def browse_months(self, scope) -> list:
+        """The months of ``scope`` in browse order (``app.browse.MonthBucket``: sizes and first rows)."""
+        from app.browse import month_buckets
+
+        return month_buckets(self.db, scope)
 
     def folder_counts(self) -> dict[str, int]:
         """Number of files directly inside each folder that holds media (for a folder tree)."""

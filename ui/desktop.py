@@ -79,3 +79,11 @@ def copy_path(path: str) -> None:
     mime.setText(path)
     mime.setUrls([QUrl.fromLocalFile(path)])
     QGuiApplication.clipboard().setMimeData(mime)
+
+
+def copy_paths(paths: list[str]) -> None:
+    """Several paths: one per line as text, and as file URLs (file managers paste the files)."""
+    mime = QMimeData()
+    mime.setText("\n".join(paths))
+    mime.setUrls([QUrl.fromLocalFile(p) for p in paths])
+    QGuiApplication.clipboard().setMimeData(mime)

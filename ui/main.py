@@ -31,12 +31,16 @@ def run(folder: str | None = None, argv: list[str] | None = None) -> int:
         log.info("handed %r to the running window", folder)
         return 0
 
+    problem = missing_display()
+    if problem:
+        _say_no_display(problem)
+        return 1
+
     from PySide6.QtCore import QTimer
     from PySide6.QtGui import QGuiApplication
-    from PySide6.QtWidgets import QApplication
 
     QGuiApplication.setDesktopFileName("mediaseek")
-    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
+    app = _make_application(argv if argv is not None else sys.argv[:1])
     app.setApplicationName("mediaseek")
     app.setApplicationDisplayName("mediaseek")
     app.setOrganizationName("mediaseek")
@@ -62,6 +66,57 @@ def run(folder: str | None = None, argv: list[str] | None = None) -> int:
         server.close()
         library.close()
     return int(code)
+
+
+NO_DISPLAY_HINT = "the command line works without one (mediaseek --help)"
+
+
+def missing_display(env: dict[str, str] | None = None, platform: str | None = None) -> str | None:
+    """Why the window certainly cannot open here, or None. Only the cheap, certain case: Linux
+    (and other X11/Wayland systems) with no display named and no Qt platform chosen."""
+    env = os.environ if env is None else env
+    platform = platform or sys.platform
+    if platform.startswith(("win", "darwin", "cygwin")) or env.get("QT_QPA_PLATFORM"):
+        return None
+    if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
+        return None
+    return "no display (neither DISPLAY nor WAYLAND_DISPLAY is set)"
+
+
+def _say_no_display(problem: str) -> None:
+    log.error("cannot open the window: %s", problem)
+    sys.stderr.write(f"mediaseek: cannot open the window: {problem}; {NO_DISPLAY_HINT}\n")
+    sys.stderr.flush()
+
+
+def _make_application(argv: list[str]):
+    """Create the QApplication; when Qt cannot load a platform plugin (display unreachable,
+    a missing system library) it would print a page of advice and abort (exit 134): catch its
+    fatal message instead, say one line and exit 1."""
+    from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+    from PySide6.QtWidgets import QApplication
+
+    existing = QApplication.instance()
+    if existing is not None:
+        return existing
+    seen: list[str] = []
+
+    def handler(mode, _context, message: str) -> None:
+        if mode == QtMsgType.QtFatalMsg:
+            reason = next((m for m in seen if "could not connect to display" in m), None)
+            reason = reason or next((m for m in seen if "needed to load" in m or "Could not load" in m), None)
+            _say_no_display(reason or message.splitlines()[0] if message else "Qt has no usable display")
+            os._exit(1)
+        seen.append(message)
+        log.warning("Qt: %s", message)
+
+    previous = qInstallMessageHandler(handler)
+    try:
+        return QApplication(argv)
+    finally:
+        qInstallMessageHandler(previous)
+        for message in seen:
+            sys.stderr.write(f"{message}\n")  # the application started: Qt's warnings stay visible
 
 
 def _close_on_signals(window) -> None:

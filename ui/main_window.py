@@ -7,21 +7,17 @@ library itself (``app.library.Library``) is the only thing that touches the data
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
-from dataclasses import dataclass, field
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence, QPalette
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QMainWindow,
-    QMessageBox,
     QPushButton,
     QSplitter,
     QStackedWidget,
@@ -30,26 +26,35 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import MediaseekError
-from app.library import FailedFile, Library, LibraryStatus, RootInfo, SearchResult
+from app.library import Library
 from app.thumbnails import ThumbnailCache
 from ui import desktop
 from ui.compat import guard_pyside_refcounts
 from ui.failures import FailuresDialog
 from ui.filter_bar import FilterBar
 from ui.first_run import EmptyStatePage, ModelSetupDialog
-from ui.format import format_count
 from ui.icons import app_icon, magnifier_icon, mix, themed
 from ui.index_status import IndexStatusWidget
 from ui.indexing import IndexingController
 from ui.preview import PreviewPane
-from ui.results_model import ResultRole, ResultsModel
+from ui.results_model import ResultsModel
 from ui.results_view import ResultsView
-from ui.search import SearchController, SearchState
+from app.browse import folder_progress
+from ui.actions import ResultActions
+from ui.browse import BrowseController
+from ui.search import SearchController
 from ui.settings import GuiSettings
 from ui.sidebar import LibrarySidebar
 from ui.tasks import TaskRunner
+from ui.viewer import Viewer
 from ui.thumbnail_loader import ThumbnailLoader
-from ui.widgets import MessageBar, ScopeChip
+from ui.widgets import MessageBar, ScopeChip, WeakerBar
+from ui.window_actions import ActionsMixin
+from ui.window_browse import BrowseMixin
+from ui.window_folders import FoldersMixin
+from ui.window_pages import PagesMixin
+from ui.window_search import SearchMixin
+from ui.window_state import PAGE_HINT, PAGE_NO_MODEL, LibrarySnapshot  # noqa: F401 - re-exported for tests
 
 log = logging.getLogger(__name__)
 
@@ -58,30 +63,7 @@ MEDIA_SUFFIXES = frozenset({
     ".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".3gp",
 })
 
-PAGE_NO_MODEL, PAGE_WELCOME, PAGE_HINT, PAGE_RESULTS, PAGE_EMPTY = range(5)
-PAGE_NAMES = ("no-model", "welcome", "hint", "results", "no-results")
-
-
-@dataclass
-class LibrarySnapshot:
-    """What the sidebar and status bar show, read off the GUI thread in one go."""
-    status: LibraryStatus
-    counts: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def roots(self) -> list[RootInfo]:
-        return self.status.roots
-
-    @property
-    def failed(self) -> list[FailedFile]:
-        return self.status.failed
-
-
-def _inside(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
-
-
-class MainWindow(QMainWindow):
+class MainWindow(PagesMixin, SearchMixin, BrowseMixin, ActionsMixin, FoldersMixin, QMainWindow):
     library_loaded = Signal(object)  # LibrarySnapshot
     status_written = Signal()
 
@@ -110,6 +92,14 @@ class MainWindow(QMainWindow):
         self.loader = ThumbnailLoader(self.thumbnails, self.runner, self)
         self.search = SearchController(library, self.runner, self)
         self.indexing = IndexingController(library, self.runner, self)
+        self.browser = BrowseController(library, self.runner, self)
+        self.actions = ResultActions(library, self.runner, lambda text, level, buttons: self._say(text, level, buttons),
+                                     self)
+        self.context_menu = None
+        self.viewer = Viewer(self.thumbnails, self.runner, self)
+        self._pending_jump: int | None = None
+        self._hold_next = False  # the next result list comes from indexing: announce it, don't reflow
+        self._held: tuple | None = None
         self._build()
         self._build_menus()
         self._connect()
@@ -178,7 +168,16 @@ class MainWindow(QMainWindow):
         self.view = ResultsView()
         self.view.setModel(self.model)
         self.empty_page = EmptyStatePage("No matches", "", "Clear Filters", magnifier_icon(self._dim_text_color()))
-        for page in (self.no_model_page, self.welcome_page, self.hint_page, self.view, self.empty_page):
+        self.results_page = QWidget()
+        results_layout = QVBoxLayout(self.results_page)
+        results_layout.setContentsMargins(0, 0, 0, 0)
+        results_layout.setSpacing(0)
+        self.new_bar = WeakerBar()  # "12 new matches — Show": new files never reflow the grid under the pointer
+        results_layout.addWidget(self.new_bar)
+        results_layout.addWidget(self.view, 1)
+        self.weaker_bar = WeakerBar()
+        results_layout.addWidget(self.weaker_bar)
+        for page in (self.no_model_page, self.welcome_page, self.hint_page, self.results_page, self.empty_page):
             self.pages.addWidget(page)
         self.pages.setCurrentIndex(PAGE_HINT)
         self.splitter.addWidget(self.pages)
@@ -236,9 +235,19 @@ class MainWindow(QMainWindow):
         copy_action = QAction("&Copy Path", self)
         copy_action.setShortcut(QKeySequence.StandardKey.Copy)
         copy_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        copy_action.triggered.connect(lambda: self.preview.result and desktop.copy_path(self.preview.result.path))
+        copy_action.triggered.connect(self.copy_selected_paths)
         self.view.addAction(copy_action)
         edit_menu.addAction(copy_action)
+        self.undo_action = QAction("&Undo Move to Trash", self)
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.undo_action.triggered.connect(self.undo)
+        edit_menu.insertAction(self.find_action, self.undo_action)
+        self.trash_action = QAction(themed("user-trash"), "Move to &Trash", self)
+        self.trash_action.setShortcut(QKeySequence.StandardKey.Delete)
+        self.trash_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.trash_action.triggered.connect(self.trash_selected)
+        self.view.addAction(self.trash_action)
+        edit_menu.addAction(self.trash_action)
 
         view_menu = menu.addMenu("&View")
         self.scores_action = QAction("Show &Scores", self)
@@ -252,6 +261,13 @@ class MainWindow(QMainWindow):
         smaller.setShortcut(QKeySequence.StandardKey.ZoomOut)
         smaller.triggered.connect(lambda: self.set_thumb_size(self.view.delegate.thumb_size - 32))
         view_menu.addActions([bigger, smaller])
+        view_menu.addSeparator()
+        self.preview_action = QAction("Show &Preview", self)
+        self.preview_action.setCheckable(True)
+        self.preview_action.setChecked(True)
+        self.preview_action.setShortcut(QKeySequence("F9"))
+        self.preview_action.toggled.connect(self._preview_toggled)
+        view_menu.addAction(self.preview_action)
 
         library_menu = menu.addMenu("&Library")
         self.index_action = QAction(themed("view-refresh"), "&Index Now", self)
@@ -279,14 +295,32 @@ class MainWindow(QMainWindow):
         self.search.cleared.connect(self._search_cleared)
         self.search.failed.connect(self._search_failed)
         self.search.state_changed.connect(self._state_changed)
-        self.model.more_requested.connect(self.search.fetch_more)
+        self.model.more_requested.connect(self._fetch_more)
+        self.browser.results_ready.connect(self._browse_ready)
+        self.browser.months_ready.connect(self._months_ready)
+        self.browser.failed.connect(lambda message: self.message_bar.show_message(message, "error"))
+        self.filter_bar.filters_changed.connect(self._browse_filters_changed)
+        self.filter_bar.recursive_changed.connect(self._recursive_changed)
+        self.filter_bar.jump_requested.connect(self.jump_to_row)
         self.view.selectionModel().currentChanged.connect(self._current_changed)
         self.view.open_requested.connect(self._open_index)
+        self.preview.score_text = self.model.score_text
+        self.view.view_requested.connect(self.show_viewer)
+        self.viewer.closed.connect(self._viewer_closed)
+        self.viewer.open_requested.connect(self.open_file)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._context_menu)
+        self.view.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.actions.similar_requested.connect(self.search_similar)
+        self.actions.removed.connect(self._files_removed)
+        self.actions.changed.connect(self._files_changed)
 
         self.filter_bar.filters_changed.connect(self.search.set_filters)
         self.filter_bar.sort_changed.connect(self._sort_changed)
         self.filter_bar.scores_toggled.connect(self._scores_toggled)
         self.filter_bar.cutoff_changed.connect(self._cutoff_changed)
+        self.search.weaker_changed.connect(self._weaker_changed)
+        self.weaker_bar.toggled.connect(self.search.set_show_weak)
 
         self.scope_chip.clear_requested.connect(lambda: self.set_scope(None))
         self.similar_chip.clear_requested.connect(self.clear_search)
@@ -297,16 +331,17 @@ class MainWindow(QMainWindow):
         self.sidebar.reveal_requested.connect(desktop.reveal_in_file_manager)
 
         self.preview.open_requested.connect(self.open_file)
-        self.preview.reveal_requested.connect(desktop.reveal_in_file_manager)
+        self.preview.reveal_requested.connect(self.actions.reveal)
         self.preview.copy_requested.connect(self._copy_path)
         self.preview.similar_requested.connect(self.search_similar)
 
         self.no_model_page.action_clicked.connect(self.open_model_setup)
         self.welcome_page.action_clicked.connect(self.choose_folder)
-        self.empty_page.action_clicked.connect(self.clear_filters)
+        self.empty_page.action_clicked.connect(self._empty_action)
         self.failures_button.clicked.connect(self.show_failures)
 
-        self.indexing.new_results.connect(self.search.refresh)
+        self.indexing.new_results.connect(self._indexed_more)
+        self.new_bar.toggled.connect(lambda _show: self._show_held())
         if self.status_file:
             self._status_timer = QTimer(self)
             self._status_timer.setSingleShot(True)
@@ -329,22 +364,19 @@ class MainWindow(QMainWindow):
                 self.resize(min(1280, int(area.width() * 0.85)), min(820, int(area.height() * 0.85)))
         if self.settings.splitter is not None:
             self.splitter.restoreState(self.settings.splitter)
-        self.filter_bar.set_sort(self.settings.sort)
-        self.search.set_sort(self.settings.sort)
+        # sort order and cut-off are per search (a new one starts at best match, with the rule's cut-off)
         self.filter_bar.scores.setChecked(self.settings.show_scores)
         self._scores_toggled(self.settings.show_scores)
-        self.filter_bar.set_cutoff(self.settings.cutoff)
-        self.search.set_min_score(self.filter_bar.min_score())
         self.view.set_thumb_size(self.settings.thumbnail_size)
+        self.preview_action.setChecked(self.settings.show_preview)
 
     def save_settings(self) -> None:
         self.settings.geometry = self.saveGeometry()
         self.settings.splitter = self.splitter.saveState()
         self.settings.scope = self.scope
-        self.settings.sort = self.search.state.sort
         self.settings.show_scores = self.filter_bar.scores.isChecked()
-        self.settings.cutoff = self.filter_bar.cutoff.value()
         self.settings.thumbnail_size = self.view.delegate.thumb_size
+        self.settings.show_preview = self.preview_action.isChecked()
         self.settings.sync()
 
     def start(self, folder: str | None = None) -> None:
@@ -356,6 +388,7 @@ class MainWindow(QMainWindow):
             self.set_scope(self.settings.scope)
         self.refresh_library(start_indexing=has_model)
         if has_model:
+            self.browse_now()
             self.runner.submit(self.library.warm_up, self._warmed_up, pool="interactive")
         else:
             self._show_page(PAGE_NO_MODEL)
@@ -372,7 +405,7 @@ class MainWindow(QMainWindow):
         library = self.library
 
         def job() -> LibrarySnapshot:
-            return LibrarySnapshot(library.status(), library.folder_counts())
+            return LibrarySnapshot(library.status(), folder_progress(library.db))
 
         self.runner.submit(job, lambda snap, err: self._library_loaded(snap, err, start_indexing),
                            pool="interactive", coalesce="library")
@@ -399,401 +432,6 @@ class MainWindow(QMainWindow):
             self.start_indexing()
         self.library_loaded.emit(snapshot)
         self._write_status()
-
-    # ====================================================================================
-    # pages and status
-    # ====================================================================================
-    def _show_page(self, page: int) -> None:
-        if self.pages.currentIndex() != page:
-            self.pages.setCurrentIndex(page)
-        searchable = page not in (PAGE_NO_MODEL, PAGE_WELCOME)
-        self.search_field.setEnabled(searchable)
-        self.filter_bar.setEnabled(searchable)
-        self.preview.setVisible(searchable)
-        self._write_status()
-
-    def current_page(self) -> str:
-        return PAGE_NAMES[self.pages.currentIndex()]
-
-    def _update_page(self) -> None:
-        if self.library.models.active_name is None:
-            self._show_page(PAGE_NO_MODEL)
-        elif self.snapshot is not None and not self.snapshot.roots:
-            self._show_page(PAGE_WELCOME)
-        elif not self.search.state.has_query:
-            self._update_hint()
-            self._show_page(PAGE_HINT)
-        elif self.model.rowCount() == 0 and not self.search.busy:
-            self._update_empty()
-            self._show_page(PAGE_EMPTY)
-        elif self.model.rowCount() > 0:
-            self._show_page(PAGE_RESULTS)
-
-    def _update_hint(self) -> None:
-        snap = self.snapshot
-        where = f" in {os.path.basename(self.scope) or self.scope}" if self.scope else ""
-        if snap is None:
-            self.hint_page.text.setText("Type a description above.")
-            return
-        total = snap.status.photos + snap.status.videos
-        if self.scope and snap.counts:
-            total = sum(n for folder, n in snap.counts.items() if _inside(folder, self.scope))
-        text = (f"Type a description above to search {format_count(snap.status.photos, 'photo')} and "
-                f"{format_count(snap.status.videos, 'video')}." if not self.scope else
-                f"Type a description above to search the {format_count(total, 'file')}{where}.")
-        text += "\nTry “sunset over water”, “birthday cake” or “a red car”. You can also drop a picture here."
-        self.hint_page.text.setText(text)
-
-    def _update_empty(self) -> None:
-        state = self.search.state
-        reasons = []
-        if self.scope:
-            reasons.append(f"only in {os.path.basename(self.scope) or self.scope}")
-        if state.kind:
-            reasons.append(f"only {state.kind}s")
-        if state.after or state.before:
-            reasons.append("a date range")
-        if state.min_score:
-            reasons.append(f"hiding matches below {state.min_score:.2f}")
-        text = "Nothing in the library matches."
-        if reasons:
-            text = "Nothing matches with these filters: " + ", ".join(reasons) + "."
-        if self.indexing.running:
-            text += " Indexing is still running; results appear as files are indexed."
-        self.empty_page.text.setText(text)
-        self.empty_page.button.setVisible(bool(reasons))
-
-    def _update_summary(self) -> None:
-        parts = []
-        snap = self.snapshot
-        if self.search.state.has_query and self.model.rowCount():
-            n = self.model.rowCount()
-            more = "+" if self.model.canFetchMore() else ""
-            parts.append(f"{n:,}{more} {'result' if n == 1 else 'results'}")
-        if snap is not None:
-            parts.append(f"{format_count(snap.status.photos, 'photo')}, {format_count(snap.status.videos, 'video')}"
-                         " in the library")
-            if snap.status.active_model:
-                parts.append(f"model {snap.status.active_model}")
-        self.summary.setText("  ·  ".join(parts))
-
-    def _write_status(self) -> None:
-        """Debug/e2e aid: with MEDIASEEK_GUI_STATUS set, mirror the visible state into a JSON file."""
-        if not self.status_file:
-            return
-        state = self.search.state
-        data = {
-            "pid": os.getpid(), "visible": self.isVisible(), "page": self.current_page(),
-            "query": state.text, "similar": state.image, "scope": self.scope,
-            "results": self.model.rowCount(), "first": self.model.results[0].path if self.model.results else None,
-            "indexing": self.indexing.running, "roots": [r.path for r in self.snapshot.roots] if self.snapshot else None,
-            "message": self.message_bar.text.text() if self.message_bar.isVisible() else None,
-            "thumbnails": self.loader.generated, "active": self.isActiveWindow(),
-            "selected": self.preview.result.path if self.preview.result else None,
-            "shown_at": self._shown_wall,
-        }
-        tmp = f"{self.status_file}.tmp"
-        try:
-            with open(tmp, "w", encoding="utf-8") as fh:
-                json.dump(data, fh)
-            os.replace(tmp, self.status_file)
-        except OSError:
-            log.debug("cannot write status file", exc_info=True)
-        self.status_written.emit()
-
-    # ====================================================================================
-    # searching
-    # ====================================================================================
-    def focus_search(self) -> None:
-        self.search_field.setFocus(Qt.FocusReason.ShortcutFocusReason)
-        self.search_field.selectAll()
-
-    def clear_search(self) -> None:
-        self.search_field.clear()
-        self.search.clear()
-        self.search_field.setFocus()
-
-    def _enter_pressed(self) -> None:
-        self.search.submit(self.search_field.text())
-
-    def eventFilter(self, obj, event) -> bool:
-        # Down arrow in the search field moves into the results; Escape clears it.
-        if obj is self.search_field and event.type() == event.Type.KeyPress and event.key() == Qt.Key.Key_Escape:
-            self.clear_search()
-            return True
-        if obj is self.search_field and event.type() == event.Type.KeyPress and event.key() == Qt.Key.Key_Down:
-            if self.model.rowCount():
-                current = self.view.currentIndex()
-                self.view.setFocus()
-                self.view.selectionModel().setCurrentIndex(
-                    current if current.isValid() else self.model.index(0),
-                    QItemSelectionModel.SelectionFlag.ClearAndSelect)
-                return True
-        return super().eventFilter(obj, event)
-
-    def search_similar(self, path: str) -> None:
-        self.search_field.clear()
-        self.similar_chip.set_folder(path, f"Like {os.path.basename(path)}")
-        self.similar_chip.label.setToolTip(f"Searching for pictures like {path}")
-        self.search.set_similar(path)
-
-    def choose_picture(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Search by picture", "",
-                                              "Pictures (*.jpg *.jpeg *.png *.webp *.heic *.tif *.tiff *.bmp)")
-        if path:
-            self.search_similar(path)
-
-    def set_scope(self, folder: str | None) -> None:
-        folder = os.path.abspath(folder) if folder else None
-        self.scope = folder
-        self.scope_chip.set_folder(folder, os.path.basename(folder.rstrip(os.sep)) or folder if folder else None)
-        self.sidebar.select_scope(folder)
-        self.setWindowTitle(f"{os.path.basename(folder.rstrip(os.sep)) or folder} — mediaseek" if folder else "mediaseek")
-        self.search.set_scope(folder)
-        self._update_page()
-        self._write_status()
-
-    def clear_filters(self) -> None:
-        self.filter_bar.set_kind(None)
-        self.filter_bar.set_dates(None, None)
-        self.filter_bar.set_cutoff(0)
-        self.search.set_min_score(None)
-        if self.scope:
-            self.set_scope(None)
-
-    def _sort_changed(self, sort: str) -> None:
-        self.search.set_sort(sort)
-
-    def _scores_toggled(self, show: bool) -> None:
-        self.view.set_show_scores(show)
-        self.scores_action.blockSignals(True)
-        self.scores_action.setChecked(show)
-        self.scores_action.blockSignals(False)
-
-    def _cutoff_changed(self, value: float | None) -> None:
-        self.search.set_min_score(value)
-
-    def set_thumb_size(self, size: int) -> None:
-        self.view.set_thumb_size(max(96, min(320, size)))
-
-    def _state_changed(self, state: SearchState) -> None:
-        if state.image is None and self.similar_chip.isVisible():
-            self.similar_chip.set_folder(None)
-
-    def _results_ready(self, results: list[SearchResult], more: bool) -> None:
-        current = self.view.currentIndex()
-        keep = current.data(ResultRole).media_id if current.isValid() else None
-        self.model.set_results(results, more)
-        if keep is not None and not self.view.currentIndex().isValid():
-            row = self.model.row_of(keep)
-            if row >= 0:
-                self.view.selectionModel().setCurrentIndex(
-                    self.model.index(row), QItemSelectionModel.SelectionFlag.ClearAndSelect)
-            else:
-                self.preview.show_result(None)
-        self._update_page()
-        self._update_summary()
-        self._write_status()
-
-    def _search_cleared(self) -> None:
-        self.model.clear()
-        self.preview.show_result(None)
-        self._update_page()
-        self._update_summary()
-        self._write_status()
-
-    def _search_failed(self, message: str) -> None:
-        self.model.clear()
-        self.message_bar.show_message(message, "error")
-        self._update_page()
-        self._write_status()
-
-    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        self.preview.show_result(current.data(ResultRole) if current.isValid() else None)
-
-    def _open_index(self, index: QModelIndex) -> None:
-        result: SearchResult | None = index.data(ResultRole)
-        if result is not None:
-            self.open_file(result.path, result.timestamp if result.kind == "video" else None)
-
-    def open_file(self, path: str, timestamp: float | None = None) -> None:
-        if not os.path.exists(path):
-            self.message_bar.show_message(f"The file is no longer there: {path}", "warning")
-            return
-        if not desktop.open_file(path, timestamp):
-            self.message_bar.show_message(f"No application is set up to open {os.path.basename(path)}.", "warning")
-
-    def _copy_path(self, path: str) -> None:
-        desktop.copy_path(path)
-        self.statusBar().showMessage("Path copied", 2500)
-
-    # ====================================================================================
-    # folders, scope hand-off, indexing
-    # ====================================================================================
-    def bring_to_front(self) -> None:
-        if self.isMinimized():
-            self.showNormal()
-        self.show()
-        self.raise_()
-        self.activateWindow()
-
-    def open_folder(self, folder: str | None) -> None:
-        """A launch asked for ``folder`` (``mediaseek gui --folder``, or a file manager's menu)."""
-        self.bring_to_front()
-        if not folder:
-            return
-        path = os.path.abspath(os.path.expanduser(folder))
-        if not os.path.exists(path):
-            self.message_bar.show_message(f"Folder not found: {path}", "error")
-            self._write_status()
-            return
-        if not os.path.isdir(path):
-            self.message_bar.show_message(f"Not a folder: {path}", "error")
-            self._write_status()
-            return
-        if not os.access(path, os.R_OK | os.X_OK):
-            self.message_bar.show_message(f"This folder cannot be read (permission denied): {path}", "error")
-            self._write_status()
-            return
-        self.message_bar.dismiss()
-        self.set_scope(path)
-        if self.snapshot is None:
-            self._pending_folder_check = path
-        else:
-            self._offer_to_add(path)
-        self.focus_search()
-
-    def _offer_to_add(self, folder: str) -> None:
-        roots = self.snapshot.roots if self.snapshot else []
-        if any(_inside(folder, r.path) for r in roots):
-            return
-        name = os.path.basename(folder.rstrip(os.sep)) or folder
-        self.message_bar.show_message(
-            f"“{name}” is not in your library yet. Add it to search its photos and videos; results appear as "
-            "indexing proceeds.", "info", [("Add and Index", lambda: self.add_folders([folder]))])
-        self._write_status()
-
-    def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder to the library", os.path.expanduser("~"))
-        if folder:
-            self.add_folders([folder])
-
-    def add_folders(self, folders: list[str]) -> None:
-        library = self.library
-        folders = [os.path.abspath(f) for f in folders]
-        self.runner.submit(lambda: library.add_roots(folders), lambda r, e: self._folders_added(folders, r, e),
-                           pool="interactive")
-
-    def _folders_added(self, folders: list[str], roots, error: BaseException | None) -> None:
-        if error is not None:
-            self.message_bar.show_message(str(error), "error")
-            return
-        names = ", ".join(os.path.basename(f.rstrip(os.sep)) or f for f in folders)
-        self.statusBar().showMessage(f"Added {names}", 4000)
-        self.refresh_library()
-        if self.library.models.active_name:
-            self.start_indexing()
-
-    def remove_root(self, folder: str) -> None:
-        if not self.confirm_remove(folder):
-            return
-        if self.indexing.running:
-            self._remove_after_indexing.append(folder)
-            self.indexing.cancel()
-            return
-        self._remove_now(folder)
-
-    def confirm_remove(self, folder: str) -> bool:
-        answer = QMessageBox.question(
-            self, "Remove folder from library",
-            f"Stop searching “{folder}”?\n\nThe files stay where they are; only mediaseek's index of them is removed.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
-        return answer == QMessageBox.StandardButton.Yes
-
-    def _remove_now(self, folder: str) -> None:
-        library = self.library
-
-        def done(_result, error: BaseException | None) -> None:
-            if error is not None:
-                self.message_bar.show_message(str(error), "error")
-            if self.scope and _inside(self.scope, folder):
-                self.set_scope(None)
-            self.refresh_library()
-            self.search.refresh()
-
-        self.runner.submit(lambda: library.remove_root(folder), done, pool="interactive")
-
-    def start_indexing(self, folders: list[str] | None = None) -> None:
-        if self.library.models.active_name is None:
-            self.open_model_setup()
-            return
-        self.indexing.start(folders or [])
-
-    def _indexing_finished(self, report, error: BaseException | None) -> None:
-        if error is not None and not isinstance(error, MediaseekError):
-            self.message_bar.show_message(f"Indexing stopped: {error}", "error")
-        elif error is not None:
-            self.message_bar.show_message(str(error), "warning")
-        pending, self._remove_after_indexing = self._remove_after_indexing, []
-        for folder in pending:
-            self._remove_now(folder)
-        self.refresh_library()
-        self.search.refresh()
-
-    # ====================================================================================
-    # models, failures, about
-    # ====================================================================================
-    def open_model_setup(self) -> ModelSetupDialog:
-        if self.model_dialog is None:
-            self.model_dialog = ModelSetupDialog(self.library.paths, self)
-            self.model_dialog.installed.connect(self._model_installed)
-            self.model_dialog.finished.connect(lambda _code: self._update_page())
-        self.model_dialog.open()
-        return self.model_dialog
-
-    def _model_installed(self) -> None:
-        self.message_bar.dismiss()
-        self.runner.submit(self.library.warm_up, self._warmed_up, pool="interactive")
-        self.refresh_library(start_indexing=True)
-        self._update_page()
-
-    def _fill_models_menu(self) -> None:
-        self.models_menu.clear()
-        active = self.library.models.active_name
-        for name in self.library.models.names():
-            action = self.models_menu.addAction(name)
-            action.setCheckable(True)
-            action.setChecked(name == active)
-            action.triggered.connect(lambda _checked=False, n=name: self._use_model(n))
-        if self.library.models.names():
-            self.models_menu.addSeparator()
-        setup = self.models_menu.addAction("Add a Model…")
-        setup.triggered.connect(self.open_model_setup)
-
-    def _use_model(self, name: str) -> None:
-        try:
-            self.library.models.use(name)
-        except MediaseekError as exc:
-            self.message_bar.show_message(str(exc), "error")
-            return
-        self.statusBar().showMessage(f"Using model {name}; indexing with it in the background", 5000)
-        self.start_indexing()
-        self.search.refresh()
-
-    def show_failures(self) -> FailuresDialog:
-        if self.failures_dialog is None:
-            self.failures_dialog = FailuresDialog(self)
-            self.failures_dialog.reveal_requested.connect(desktop.reveal_in_file_manager)
-        self.failures_dialog.set_failures(self.snapshot.failed if self.snapshot else [])
-        self.refresh_library()
-        self.failures_dialog.show()
-        self.failures_dialog.raise_()
-        return self.failures_dialog
-
-    def _about(self) -> None:
-        QMessageBox.about(self, "About mediaseek",
-                          "<b>mediaseek</b><br>Search your own photos and videos by describing them.<br>"
-                          "Runs offline, on this computer. Your files are never changed or uploaded.")
 
     # ====================================================================================
     # drag and drop
@@ -831,6 +469,11 @@ class MainWindow(QMainWindow):
     # ====================================================================================
     # lifetime
     # ====================================================================================
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        if self.viewer.isVisible():
+            self._place_viewer()
+
     def showEvent(self, event) -> None:
         super().showEvent(event)
         if self._shown_at is None:

@@ -8,6 +8,7 @@ interactive pool; the pane first shows what the search result already carries, t
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QImage, QPainter, QPalette, QPen, QPixmap
@@ -143,6 +144,7 @@ class PreviewPane(QWidget):
         self.cache = cache
         self.loader = loader
         self.result: SearchResult | None = None
+        self.score_text = None  # result -> "strong · 92 %" (set by the window; "" while browsing)
         self.details: MediaDetails | None = None
         self.moment: float | None = None
         self.setMinimumWidth(240)
@@ -265,7 +267,7 @@ class PreviewPane(QWidget):
         self._set("duration", "")
         self._set("size", "")
         self._set("location", "")
-        self._set("score", f"{result.score:.3f}")
+        self._set("score", self.score_text(result) if self.score_text else "")
 
     def _set(self, key: str, text: str) -> None:
         field = self.fields[key]
@@ -283,7 +285,9 @@ class PreviewPane(QWidget):
         for moment in moments:
             item = QListWidgetItem(format_timestamp(moment.timestamp))
             item.setData(TimestampRole, moment.timestamp)
-            item.setToolTip(f"{format_timestamp(moment.timestamp)} — match {moment.score:.3f}")
+            words = self.score_text(replace(result, score=moment.score)) if self.score_text else ""
+            item.setToolTip(f"{format_timestamp(moment.timestamp)} — {words}" if words else format_timestamp(
+                moment.timestamp))
             self.moments.addItem(item)
             self.loader.pixmap(self._moment_key(result, moment.timestamp))  # start loading before it is painted
             if result.timestamp is not None and abs(moment.timestamp - result.timestamp) < 1e-6:

@@ -10,18 +10,30 @@ from __future__ import annotations
 
 import math
 import os
+from datetime import datetime
 from collections.abc import Sequence
 
 from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QObject, QPersistentModelIndex, Qt, QUrl, Signal
 
+from app import relevance
+from app.browse import month_of
 from app.library import SearchResult
 from ui.format import format_date, format_timestamp
 from ui.thumbnail_loader import ThumbKey, ThumbnailLoader
 
 ResultRole = Qt.ItemDataRole.UserRole + 1
 ThumbFailedRole = Qt.ItemDataRole.UserRole + 2
+SectionRole = Qt.ItemDataRole.UserRole + 3  # "July 2021" when the grid is in date order, else None
+SectionStartRole = Qt.ItemDataRole.UserRole + 4  # True on the first item of a month
 
 _Index = QModelIndex | QPersistentModelIndex
+
+
+def section_label(epoch: float | None) -> str:
+    month = month_of(epoch)
+    return datetime(month[0], month[1], 1).strftime("%B %Y") if month else "No date"
+
+
 
 
 def thumb_bucket(px: float) -> int:
@@ -40,6 +52,9 @@ class ResultsModel(QAbstractListModel):
         self._results: list[SearchResult] = []
         self._more_available = False
         self._fetching = False
+        self.sectioned = False  # in date order: months are shown as sections
+        self.browsing = False  # no query: the items have no scores
+        self.profile = None  # app.relevance.ScoreProfile of the query shown: scores as a person reads them
         loader.ready.connect(self._thumbnail_ready)
         loader.failed.connect(lambda key, _reason: self._thumbnail_ready(key))
 
@@ -48,11 +63,19 @@ class ResultsModel(QAbstractListModel):
     def results(self) -> list[SearchResult]:
         return self._results
 
-    def set_results(self, results: Sequence[SearchResult], more_available: bool = False) -> None:
+    def set_results(self, results: Sequence[SearchResult], more_available: bool = False,
+                    appended: bool = False) -> None:
+        """``appended``: the caller knows ``results`` starts with the current list (a next page)."""
         results = list(results)
         old = self._results
         self._fetching = False
         self._more_available = more_available
+        if appended and len(results) >= len(old):
+            if len(results) > len(old):
+                self.beginInsertRows(QModelIndex(), len(old), len(results) - 1)
+                self._results = results
+                self.endInsertRows()
+            return
         if old and len(results) > len(old) and all(
                 a.media_id == b.media_id and a.score == b.score for a, b in zip(old, results[: len(old)])):
             self.beginInsertRows(QModelIndex(), len(old), len(results) - 1)
@@ -67,6 +90,15 @@ class ResultsModel(QAbstractListModel):
     def clear(self) -> None:
         self.set_results([])
 
+    def remove_paths(self, paths) -> None:
+        """Drop these files' rows where they are (the rest of the grid stays in place)."""
+        gone = set(paths)
+        rows = [i for i, r in enumerate(self._results) if r.path in gone]
+        for row in reversed(rows):
+            self.beginRemoveRows(QModelIndex(), row, row)
+            del self._results[row]
+            self.endRemoveRows()
+
     def result(self, row: int) -> SearchResult | None:
         return self._results[row] if 0 <= row < len(self._results) else None
 
@@ -75,6 +107,12 @@ class ResultsModel(QAbstractListModel):
             if result.media_id == media_id:
                 return row
         return -1
+
+    def score_text(self, result: SearchResult) -> str:
+        """'strong · 92 %': the engine's raw number is for ranking, not for showing."""
+        if self.profile is None:
+            return ""
+        return relevance.words(self.profile.strength(result.score))
 
     def thumb_key(self, result: SearchResult) -> ThumbKey:
         return ThumbKey(result.path, result.kind, result.timestamp if result.kind == "video" else None,
@@ -96,6 +134,13 @@ class ResultsModel(QAbstractListModel):
             return self.loader.pixmap(self.thumb_key(result))
         if role == ResultRole:
             return result
+        if role == SectionRole:
+            return section_label(result.date) if self.sectioned else None
+        if role == SectionStartRole:
+            if not self.sectioned:
+                return False
+            previous = self.result(index.row() - 1)
+            return previous is None or month_of(previous.date) != month_of(result.date)
         if role == ThumbFailedRole:
             return self.loader.failure(self.thumb_key(result))
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -104,7 +149,10 @@ class ResultsModel(QAbstractListModel):
                 lines.append(format_date(result.date))
             if result.kind == "video" and result.timestamp is not None:
                 lines.append(f"best moment at {format_timestamp(result.timestamp)}")
-            lines.append(f"score {result.score:.3f}")
+            if result.kind == "video" and result.duration:
+                lines.append(f"length {format_timestamp(result.duration)}")
+            if not self.browsing:
+                lines.append(f"match: {self.score_text(result)}")
             return "\n".join(lines)
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return f"{os.path.basename(result.path)}, {result.kind}"

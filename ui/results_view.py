@@ -10,12 +10,19 @@ import os
 
 from PySide6.QtCore import QEvent, QModelIndex, QPoint, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QKeyEvent, QPainter, QPainterPath, QPalette, QPixmap
-from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtWidgets import QAbstractItemView, QLabel, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from app.library import SearchResult
 from ui.format import format_timestamp
 from ui.icons import paint_placeholder
-from ui.results_model import ResultRole, ResultsModel, ThumbFailedRole, thumb_bucket
+from ui.results_model import (
+    ResultRole,
+    ResultsModel,
+    SectionRole,
+    SectionStartRole,
+    ThumbFailedRole,
+    thumb_bucket,
+)
 
 PAD = 6
 SPACING = 4
@@ -65,6 +72,7 @@ class ResultDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self.thumb_size = 168
         self.show_scores = False
+        self.browsing = False  # no query: no scores to show
 
     def cell_size(self, option_font: QFont) -> QSize:
         line = QFontMetrics(option_font).height()
@@ -115,8 +123,13 @@ class ResultDelegate(QStyledItemDelegate):
 
         if result.kind == "video":
             self._paint_video_badge(painter, box, option.font, result)
-        if self.show_scores:
-            paint_badge(painter, box, option.font, f"{result.score:.3f}", Qt.Corner.TopRightCorner)
+        if self.show_scores and not self.browsing:
+            model = index.model()
+            text = model.score_text(result) if isinstance(model, ResultsModel) else ""
+            if text:
+                paint_badge(painter, box, option.font, text, Qt.Corner.TopRightCorner)
+        if index.data(SectionStartRole):
+            paint_badge(painter, box, option.font, index.data(SectionRole) or "", Qt.Corner.TopLeftCorner)
 
         text_rect = QRectF(cell.left() + PAD, box.bottom() + 2, cell.width() - 2 * PAD,
                            cell.bottom() - box.bottom() - 2)
@@ -131,6 +144,8 @@ class ResultDelegate(QStyledItemDelegate):
 
     def _paint_video_badge(self, painter: QPainter, box: QRectF, font: QFont, result: SearchResult) -> None:
         label = format_timestamp(result.timestamp) if result.timestamp is not None else ""
+        if not label and result.duration:
+            label = format_timestamp(result.duration)  # browsing: the video's length
         extra = len(result.moments) - 1
         if extra > 0:
             label = f"{label}  +{extra}" if label else f"+{extra}"
@@ -162,7 +177,8 @@ class ResultDelegate(QStyledItemDelegate):
         painter.restore()
 
 class ResultsView(QListView):
-    open_requested = Signal(QModelIndex)
+    open_requested = Signal(QModelIndex)  # Enter: in the file's application
+    view_requested = Signal(QModelIndex)  # Space, double-click: in the full-window viewer
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -185,7 +201,15 @@ class ResultsView(QListView):
         self.setFrameShape(QListView.Shape.NoFrame)
         self.setSpacing(0)
         self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.doubleClicked.connect(self.open_requested)
+        self.doubleClicked.connect(self.view_requested)
+        self.header = QLabel(self)
+        self.header.setObjectName("MonthHeader")
+        font = QFont(self.font())
+        font.setBold(True)
+        self.header.setFont(font)
+        self.header.setContentsMargins(PAD * 2, 4, PAD * 2, 4)
+        self.header.setAutoFillBackground(True)
+        self.header.hide()
         self._update_grid()
 
     # -- sizing ----------------------------------------------------------------------------
@@ -224,11 +248,14 @@ class ResultsView(QListView):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._update_grid()
+        self.update_header()
 
     def setModel(self, model) -> None:  # noqa: N802 - Qt override
         super().setModel(model)
         if isinstance(model, ResultsModel):
             model.thumbnails_arrived.connect(self.viewport().update)
+            model.modelReset.connect(self.update_header)
+            model.rowsInserted.connect(self.update_header)
         self._update_grid()
 
     def changeEvent(self, event: QEvent) -> None:
@@ -237,10 +264,45 @@ class ResultsView(QListView):
             self._update_grid()
             self.viewport().update()
 
+    # -- the month header that stays on top while scrolling ---------------------------------
+    def header_text(self) -> str | None:
+        """The month of the first item on screen, when the grid is in date order."""
+        model = self.model()
+        if not isinstance(model, ResultsModel) or not model.sectioned or model.rowCount() == 0:
+            return None
+        index = self.indexAt(QPoint(PAD * 2, PAD * 2))
+        if not index.isValid():
+            index = model.index(0)
+        return index.data(SectionRole)
+
+    def update_header(self) -> None:
+        """Show the month header above the grid (outside the items, so it covers none of them)."""
+        text = self.header_text()
+        if not text:
+            if self.header.isVisible():
+                self.header.hide()
+                self.setViewportMargins(0, 0, 0, 0)
+            return
+        height = self.header.sizeHint().height()
+        if not self.header.isVisible():
+            self.setViewportMargins(0, height, 0, 0)
+            self.header.show()
+        self.header.setGeometry(0, 0, self.width() - self.verticalScrollBar().width()
+                                if self.verticalScrollBar().isVisible() else self.width(), height)
+        if self.header.text() != text:
+            self.header.setText(text)
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:  # noqa: N802 - Qt override
+        super().scrollContentsBy(dx, dy)
+        self.update_header()
+
     # -- keyboard --------------------------------------------------------------------------
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
             self.open_requested.emit(self.currentIndex())
+            return
+        if event.key() == Qt.Key.Key_Space and not event.modifiers() and self.currentIndex().isValid():
+            self.view_requested.emit(self.currentIndex())
             return
         super().keyPressEvent(event)
 

@@ -5,9 +5,10 @@ cut-off, sort order), debounces typing, runs ``Library.search``/``similar`` on t
 pool and emits the results. Each run gets a generation number; a result that comes back after the
 query changed again is dropped, so results never arrive out of order.
 
-Results come in pages: the first is small so it appears at once; scrolling to the end asks for a
-larger top-k (the ranking is deterministic, so the new list starts with the old one and the view
-just grows). Date order sorts what was fetched.
+A query reads its best ``relevance.SAMPLE`` matches at once; ``app.relevance`` measures how its
+scores are spread and keeps the matches that stand out (the "strong" ones). The rest are the
+"weaker matches", shown on request. Date order sorts the whole set shown. The cut-off can be
+moved for this search (``set_strength``); a new search starts from the rule again, at best match.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from datetime import date
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from app import relevance
 from app.library import Library, SearchFilters, SearchResult
 
 log = logging.getLogger(__name__)
@@ -35,8 +37,10 @@ class SearchState:
     kind: str | None = None  # 'photo' | 'video'
     after: date | None = None
     before: date | None = None
-    min_score: float | None = None
+    min_score: float | None = None  # an absolute floor (as the CLI's --min-score); the window uses strength
     sort: str = "relevance"  # 'relevance' | 'newest' | 'oldest'
+    strength: float | None = None  # the cut-off moved by the user for this search (0..1); None: the rule
+    show_weak: bool = False  # the weaker matches are shown too
 
     @property
     def has_query(self) -> bool:
@@ -49,6 +53,7 @@ class SearchController(QObject):
     failed = Signal(str)
     busy_changed = Signal(bool)
     state_changed = Signal(object)  # SearchState
+    weaker_changed = Signal(int)  # matches below the cut-off (hidden unless show_weak)
 
     def __init__(self, library: Library, runner, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -58,7 +63,11 @@ class SearchController(QObject):
         self.generation = 0
         self.page_size = FIRST_PAGE
         self.limit = FIRST_PAGE
-        self.results: list[SearchResult] = []
+        self.results: list[SearchResult] = []  # what is shown
+        self.ranked: list[SearchResult] = []  # everything read for the query, best first
+        self.profile: relevance.ScoreProfile | None = None
+        self.strong = 0  # how many of ``ranked`` pass the cut-off
+        self.fixed_strength: float | None = None  # replaces the rule (tests that want every match)
         self.busy = False
         self.last_latency_ms: float | None = None  # trigger (debounce end / Enter) to results
         self._started = 0.0
@@ -72,18 +81,26 @@ class SearchController(QObject):
         """Search as the user types, once typing pauses."""
         if text == self.state.text and self.state.image is None:
             return
-        self._update(text=text, image=None)
+        self._update(text=text, image=None, **self._fresh(text))
         self._debounce.start()
 
     def submit(self, text: str | None = None) -> None:
         """Enter: search now."""
         if text is not None and (text != self.state.text or self.state.image is not None):
-            self._update(text=text, image=None)
+            self._update(text=text, image=None, **self._fresh(text))
         self._debounce.stop()
         self.run()
 
+    def _fresh(self, text: str) -> dict:
+        """A new search starts at best match, with the rule's cut-off (unless only the wording of the
+        current search changes: then what the user chose for it stays)."""
+        if self.state.has_query and text.strip():
+            return {}
+        return {"sort": "relevance", "strength": None, "show_weak": False}
+
     def set_similar(self, path: str | None) -> None:
-        self._update(image=path, text="" if path else self.state.text)
+        self._update(image=path, text="" if path else self.state.text, sort="relevance", strength=None,
+                     show_weak=False)
         self._debounce.stop()
         self.run()
 
@@ -105,9 +122,38 @@ class SearchController(QObject):
     def set_sort(self, sort: str) -> None:
         if sort != self.state.sort:
             self._update(sort=sort)
-            if self.results:
-                self.results = self._sorted(self.results)
-                self.results_ready.emit(self.results, self._more_available(self.results))
+            if self.ranked:
+                self._publish()
+
+    def set_strength(self, strength: float | None) -> None:
+        """Move the cut-off for this search (0..1, as shown in percent); None: back to the rule."""
+        if strength != self.state.strength:
+            self._update(strength=strength)
+            if self.ranked:
+                self._publish()
+
+    def set_show_weak(self, show: bool) -> None:
+        if show != self.state.show_weak:
+            self._update(show_weak=show)
+            if self.ranked:
+                self._publish()
+
+    def forget(self, paths) -> None:
+        """Files left the library (trashed, moved away): drop them without searching again."""
+        gone = set(paths)
+        self.ranked = [r for r in self.ranked if r.path not in gone]
+        self.results = [r for r in self.results if r.path not in gone]
+
+    def cut_strength(self) -> float:
+        """The cut-off in force, as a strength (0..1)."""
+        if self.state.strength is not None:
+            return self.state.strength
+        if self.fixed_strength is not None:
+            return self.fixed_strength
+        return self.profile.default_strength() if self.profile else 0.0
+
+    def strength_of(self, result: SearchResult) -> float:
+        return self.profile.strength(result.score) if self.profile else 0.0
 
     def clear(self) -> None:
         self._update(text="", image=None)
@@ -128,34 +174,35 @@ class SearchController(QObject):
         self.limit = limit or self.page_size
         state = self.state
         if not state.has_query:
-            self.results = []
+            self.results, self.ranked, self.profile, self.strong = [], [], None, 0
             self._set_busy(False)
             self.cleared.emit()
             return
         generation = self.generation
         filters = SearchFilters(folder=state.scope, kind=state.kind, after=state.after, before=state.before,
-                                limit=self.limit, min_score=state.min_score)
+                                limit=max(self.limit, relevance.SAMPLE), min_score=state.min_score)
         library = self.library
-        if state.image is not None:
-            job = lambda: library.similar(state.image, filters)  # noqa: E731
-        else:
-            job = lambda: library.search(state.text, filters)  # noqa: E731
+
+        def job():
+            found = library.similar(state.image, filters) if state.image is not None else library.search(
+                state.text, filters)
+            return found, relevance.profile([r.score for r in found[: relevance.SAMPLE]], *_logit_params(library))
         self._started = time.perf_counter()
         self._set_busy(True)
         self.runner.submit(job, lambda result, error: self._done(generation, result, error),
                            pool="interactive", coalesce="search")
 
     def fetch_more(self) -> None:
-        """The view reached the end: ask for a larger top-k of the same query."""
-        if self.state.has_query and self.limit < MAX_RESULTS:
-            self.run(min(MAX_RESULTS, self.limit * 5))
+        """The view reached the end of the weaker matches: ask for a larger top-k of the same query."""
+        if self.state.has_query and self._more_available(self.results):
+            self.run(min(MAX_RESULTS, max(self.limit, relevance.SAMPLE) * 5))
 
     def refresh(self) -> None:
         """Run the current query again (new files were indexed); keeps the page size."""
         if self.state.has_query:
             self.run(self.limit)
 
-    def _done(self, generation: int, results: list[SearchResult] | None, error: BaseException | None) -> None:
+    def _done(self, generation: int, found, error: BaseException | None) -> None:
         if generation != self.generation:
             return  # the query changed while this one ran
         self._set_busy(False)
@@ -163,11 +210,25 @@ class SearchController(QObject):
             self.failed.emit(str(error) or type(error).__name__)
             return
         self.last_latency_ms = (time.perf_counter() - self._started) * 1000
-        self.results = self._sorted(results or [], ranked=True)  # the engine ranks best first
+        if isinstance(found, list):  # a plain result list (tests feeding a late answer)
+            found = (found, relevance.profile([r.score for r in found]))
+        self.ranked, self.profile = list(found[0] or []), found[1]  # the engine ranks best first
+        self._publish()
+
+    def _publish(self) -> None:
+        """Split what was read at the cut-off, sort what is shown, tell the window."""
+        ranked = self.ranked
+        self.strong = relevance.split([r.score for r in ranked], self.profile, self.cut_strength()) \
+            if self.profile else len(ranked)
+        shown = ranked if self.state.show_weak else ranked[: self.strong]
+        self.results = self._sorted(shown, ranked=True)
+        self.weaker_changed.emit(len(ranked) - self.strong)
         self.results_ready.emit(self.results, self._more_available(self.results))
 
     def _more_available(self, results: list[SearchResult]) -> bool:
-        return len(results) >= self.limit and self.limit < MAX_RESULTS
+        """Only the weaker matches can run past what was read."""
+        return self.state.show_weak and len(self.ranked) >= max(self.limit, relevance.SAMPLE) \
+            and self.limit < MAX_RESULTS
 
     def _sorted(self, results: list[SearchResult], ranked: bool = False) -> list[SearchResult]:
         if self.state.sort == "relevance":
@@ -179,3 +240,18 @@ class SearchController(QObject):
         if busy != self.busy:
             self.busy = busy
             self.busy_changed.emit(busy)
+
+
+def _logit_params(library: Library) -> tuple[float | None, float | None]:
+    """A sigmoid model's (logit_scale, logit_bias) from its manifest, else (None, None)."""
+    import json
+
+    try:
+        name = library.serving_model()
+        data = json.loads((library.models.dir_of(name) / "manifest.json").read_text(encoding="utf-8"))
+    except Exception:  # noqa: BLE001 - no parameters is the common case
+        return None, None
+    scale, bias = data.get("logit_scale"), data.get("logit_bias")
+    if isinstance(scale, (int, float)) and isinstance(bias, (int, float)):
+        return float(scale), float(bias)
+    return None, None

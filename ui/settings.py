@@ -70,6 +70,14 @@ class GuiSettings:
         self._qs.setValue("search/scope", value or "")
 
     @property
+    def show_preview(self) -> bool:
+        return self._get("window/show_preview", True, bool)
+
+    @show_preview.setter
+    def show_preview(self, value: bool) -> None:
+        self._qs.setValue("window/show_preview", bool(value))
+
+    @property
     def show_scores(self) -> bool:
         return self._get("search/show_scores", False, bool)
 

@@ -1,7 +1,7 @@
 """The library sidebar: the roots as a folder tree with file counts.
 
 Selecting a folder scopes the search to it; "All folders" clears the scope. The right-click menu
-offers "Search in this folder", "Re-index", "Show in file manager" and, on a root, "Remove from
+offers "Show this folder", "Re-index", "Show in file manager" and, on a root, "Remove from
 library". The tree is built from ``Library.roots()`` and ``Library.folder_counts()`` (fetched off
 the GUI thread by the window); counts include subfolders.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QFont, QPalette, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -98,6 +98,7 @@ class LibrarySidebar(QWidget):
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._context_menu)
+        self.tree.viewport().installEventFilter(self)  # a right-click opens the menu, never changes the scope
         self.tree.setFrameShape(QTreeView.Shape.NoFrame)
         self.tree.setAllColumnsShowFocus(True)
         self.tree.setItemDelegateForColumn(1, _CountDelegate(self.tree))
@@ -113,7 +114,8 @@ class LibrarySidebar(QWidget):
         self._update_buttons()
 
     # -- content ---------------------------------------------------------------------------
-    def set_library(self, roots: list[RootInfo], counts: dict[str, int]) -> None:
+    def set_library(self, roots: list[RootInfo], counts: dict[str, int | tuple[int, int]]) -> None:
+        """``counts``: files directly in each folder, or (indexed, total) while some wait to be indexed."""
         expanded = {path for path, item in self._items.items()
                     if path and self.tree.isExpanded(item.index())}
         first_time = not self._items
@@ -122,18 +124,23 @@ class LibrarySidebar(QWidget):
         self._items = {}
         self.roots = list(roots)
         totals: dict[str, int] = {}
+        done: dict[str, int] = {}
         root_paths = [r.path for r in roots]
-        for folder, n in counts.items():
+        for folder, value in counts.items():
+            indexed, n = value if isinstance(value, tuple) else (value, value)
             root = next((r for r in root_paths if folder == r or folder.startswith(r.rstrip(os.sep) + os.sep)), None)
             if root is None:
                 continue
             current = folder
             while True:
                 totals[current] = totals.get(current, 0) + n
+                done[current] = done.get(current, 0) + indexed
                 if current == root or len(current) <= len(root):
                     break
                 current = os.path.dirname(current)
         everything = sum(totals.get(r, 0) for r in root_paths)
+        self._done = done
+        self._done[None] = sum(done.get(r, 0) for r in root_paths)  # type: ignore[index]
         if roots:
             all_item = self._row(self.model.invisibleRootItem(), None, "All folders", everything,
                                  themed("drive-harddisk"))
@@ -171,7 +178,10 @@ class LibrarySidebar(QWidget):
         name = QStandardItem(icon, label)
         name.setData(path, PathRole)
         name.setData(is_root, IsRootRole)
-        number = QStandardItem(f"{count:,}")
+        indexed = getattr(self, "_done", {}).get(path, count)
+        number = QStandardItem(f"{count:,}" if indexed >= count else f"{indexed:,}/{count:,}")
+        if indexed < count:
+            number.setToolTip(f"{indexed:,} of {count:,} indexed")
         number.setData(path, PathRole)
         number.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         number.setData(True, DimRole)
@@ -184,7 +194,14 @@ class LibrarySidebar(QWidget):
         if item is None:
             return None
         sibling = item.index().siblingAtColumn(1)
-        return int(str(sibling.data()).replace(",", ""))
+        return int(str(sibling.data()).split("/")[-1].replace(",", ""))
+
+    def folder_indexed(self, path: str | None) -> int | None:
+        """How many files below ``path`` are indexed (the count shows "indexed/total" until all are)."""
+        item = self._items.get(path)
+        if item is None:
+            return None
+        return int(str(item.index().siblingAtColumn(1).data()).split("/")[0].replace(",", ""))
 
     def paths(self) -> list[str | None]:
         return list(self._items)
@@ -243,7 +260,7 @@ class LibrarySidebar(QWidget):
         """The context menu's actions for the folder ``path`` (None: the empty area)."""
         actions = []
         if path is not None:
-            search = QAction(themed("system-search"), "Search in this folder", self)
+            search = QAction(themed("system-search"), "Show this folder", self)
             search.triggered.connect(lambda: self.scope_requested.emit(path))
             reindex = QAction(themed("view-refresh"), "Re-index", self)
             reindex.triggered.connect(lambda: self.reindex_requested.emit(path))
@@ -258,6 +275,13 @@ class LibrarySidebar(QWidget):
         add.triggered.connect(self.add_requested)
         actions.append(add)
         return actions
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt override
+        if obj is self.tree.viewport() and event.type() in (QEvent.Type.MouseButtonPress,
+                                                             QEvent.Type.MouseButtonRelease) \
+                and event.button() == Qt.MouseButton.RightButton:
+            return True  # the context menu event still comes; the current folder stays
+        return super().eventFilter(obj, event)
 
     def _context_menu(self, pos: QPoint) -> None:
         index = self.tree.indexAt(pos)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QToolButton,
+    QWidget,
 )
 
 from ui.icons import mix, themed
@@ -172,3 +173,37 @@ class ScopeChip(QFrame):
             self.show()
         else:
             self.hide()
+
+
+class WeakerBar(QWidget):
+    """Under the results: "12 weaker matches — Show" (and "Hide" once shown)."""
+    toggled = Signal(bool)  # show the weaker matches
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(12, 6, 12, 6)
+        self.label = QLabel()
+        self.button = QPushButton()
+        self.button.clicked.connect(lambda: self.toggled.emit(not self.shown))
+        layout.addStretch(1)
+        layout.addWidget(self.label)
+        layout.addWidget(self.button)
+        layout.addStretch(1)
+        self.count = 0
+        self.shown = False
+        self.hide()
+
+    def set_count(self, count: int, shown: bool, what: str = "weaker") -> None:
+        self.count, self.shown = count, shown
+        if count <= 0:
+            self.hide()
+            return
+        noun = "match" if count == 1 else "matches"
+        if what == "weaker":
+            self.label.setText(f"{count:,} weaker {noun} {'shown' if shown else 'hidden'}")
+            self.button.setText("Hide" if shown else "Show")
+        else:
+            self.label.setText(f"{count:,} new {noun if what == 'matches' else 'items' if count > 1 else 'item'}")
+            self.button.setText("Show")
+        self.show()

@@ -85,23 +85,31 @@ def test_type_a_query_and_see_thumbnails(home, tmp_path, display):
     xdo = {**env}
     try:
         _wait(lambda: _status(status).get("visible") and _status(status).get("roots") is not None, "the window")
-        assert _status(status)["scope"] == str(photos) and _status(status)["page"] == "hint"
+        # with no query the window shows the folder's photos, newest first under a month header
+        _wait(lambda: _status(status).get("results") == 5 and _status(status).get("thumbnails", 0) >= 5,
+              "the folder's photos with their thumbnails")
+        state = _status(status)
+        assert state["scope"] == str(photos) and state["page"] == "results" and state["browsing"]
+        assert state["header"] and state["header"].split()[-1].isdigit()  # "December 2026"
+        time.sleep(0.5)  # let the last thumbnails paint
         before = _screenshot(display, tmp_path / "gui-start.png")
         assert before.std() > 10  # a drawn window, not a blank screen
+        # each grid thumbnail is a 168 px square: the red and blue photos must be on screen
+        assert _pixels_like(before, RED) > 150 * 150 and _pixels_like(before, BLUE) > 150 * 150
 
         window = subprocess.run(["xdotool", "search", "--sync", "--onlyvisible", "--name", "mediaseek"],
                                 env=xdo, capture_output=True, text=True, timeout=30).stdout.split()
         assert window, "no visible mediaseek window on the display"
         subprocess.run(["xdotool", "windowfocus", "--sync", window[-1]], env=xdo, check=True, timeout=30)
         subprocess.run(["xdotool", "type", "--delay", "40", "a red square"], env=xdo, check=True, timeout=60)
-        _wait(lambda: _status(status).get("results") == 5 and _status(status).get("thumbnails", 0) >= 5,
-              "results with their thumbnails")
-        assert _status(status)["query"] == "a red square" and _status(status)["page"] == "results"
-        time.sleep(0.5)  # let the last thumbnails paint
+        _wait(lambda: not _status(status).get("browsing") and _status(status).get("results", 0) >= 1,
+              "search results")
+        state = _status(status)
+        assert state["query"] == "a red square" and state["page"] == "results"
+        assert state["results"] + state["weaker"] == 5  # the matches that stand out, the rest behind "Show"
+        time.sleep(0.5)
         shot = _screenshot(display, tmp_path / "gui-results.png")
         assert shot.std() > 10
-        # each grid thumbnail is a 168 px square: the red and blue photos must be on screen
-        assert _pixels_like(shot, RED) > 150 * 150 and _pixels_like(shot, BLUE) > 150 * 150
 
         subprocess.run(["xdotool", "key", "Down"], env=xdo, check=True, timeout=30)
         _wait(lambda: _status(status).get("selected") is not None, "a selected result")
@@ -110,6 +118,15 @@ def test_type_a_query_and_see_thumbnails(home, tmp_path, display):
         time.sleep(0.5)
         preview = _screenshot(display, tmp_path / "gui-preview.png")
         assert preview.std() > 10
+
+        subprocess.run(["xdotool", "key", "space"], env=xdo, check=True, timeout=30)  # the full-window viewer
+        _wait(lambda: _status(status).get("viewer") == first, "the viewer")
+        time.sleep(0.5)
+        viewer = _screenshot(display, tmp_path / "gui-viewer.png")
+        assert viewer.std() > 10
+        subprocess.run(["xdotool", "key", "Escape"], env=xdo, check=True, timeout=30)
+        _wait(lambda: _status(status).get("viewer") is None and _status(status).get("query") == "a red square",
+              "back to the grid")
 
         subprocess.run(["xdotool", "key", "ctrl+q"], env=xdo, check=True, timeout=30)
         app.wait(30)

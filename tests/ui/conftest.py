@@ -72,10 +72,14 @@ def make_window(qtbot, paths):
     made = []
 
     def factory(sync: bool = False, start: bool = True, folder: str | None = None, status_file: str | None = None,
-                on=None):
+                on=None, every_match: bool = True):
+        """``every_match``: searches show every match, not only those that stand out (tests that are
+        not about the cut-off compare against the engine's full ranking)."""
         library = Library(on or paths, providers=["CPUExecutionProvider"])
         runner = SyncTaskRunner() if sync else TaskRunner()
         window = MainWindow(library, runner, GuiSettings(library.paths.data / "gui.ini"), status_file=status_file)
+        if every_match:
+            window.search.fixed_strength = 0.0
         qtbot.addWidget(window)
         window.show()
         window.activateWindow()
@@ -94,5 +98,5 @@ def make_window(qtbot, paths):
 
 def wait_idle(qtbot, window, timeout: int = 20_000) -> None:
     """Wait until no search, indexing or library read is in flight."""
-    qtbot.waitUntil(lambda: not window.indexing.running and not window.search.busy
+    qtbot.waitUntil(lambda: not window.indexing.running and not window.search.busy and not window.browser.busy
                     and window.runner.active() == 0, timeout=timeout)

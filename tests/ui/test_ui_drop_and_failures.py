@@ -34,7 +34,7 @@ def test_dropping_a_picture_searches_by_it(qtbot, make_window, indexed, tmp_path
     wait_idle(qtbot, window)
     outside = save_jpeg(tmp_path / "elsewhere" / "query.jpg", scene("checker", seed=9))
     assert drop(window, outside)
-    qtbot.waitUntil(lambda: window.model.rowCount() == len(PHOTOS), timeout=10_000)
+    qtbot.waitUntil(lambda: not window.model.browsing and window.model.rowCount() >= 1, timeout=10_000)
     assert window.search.state.image == str(outside)
     assert window.similar_chip.isVisible()
     assert [r.path for r in window.model.results] == [r.path for r in window.library.similar(str(outside))][:5]

@@ -42,10 +42,13 @@ def test_pause_cancel_then_index_while_a_search_is_open(qtbot, make_window, tmp_
     assert report.cancelled and report.embedded == 0
     assert "cancelled" in status.label.text() and not status.bar.isVisible()
 
-    qtbot.waitUntil(lambda: window.current_page() == "hint", timeout=10_000)  # the folder is in the library now
+    # the folder is in the library now: its files are browsable even before they are embedded
+    qtbot.waitUntil(lambda: window.current_page() == "results" and window.model.rowCount() == COUNT, timeout=10_000)
+    qtbot.waitUntil(lambda: window.sidebar.folder_count(str(folder)) == COUNT, timeout=10_000)
+    assert window.sidebar.folder_indexed(str(folder)) == 0  # shown as "0/COUNT" until indexed
     window.search.submit("noise")
     wait_idle(qtbot, window)
-    assert window.model.rowCount() == 0
+    assert window.model.rowCount() == 0 and not window.model.browsing
     window.indexing.refresh_ms = 0
     window.start_indexing()
     assert status.pause_button.toolTip() == "Pause indexing"
@@ -58,3 +61,30 @@ def test_pause_cancel_then_index_while_a_search_is_open(qtbot, make_window, tmp_
     assert status.label.text() == f"Indexed {COUNT} files"
     qtbot.waitUntil(lambda: window.model.rowCount() == COUNT, timeout=10_000)  # same query, new results
     qtbot.waitUntil(lambda: window.sidebar.folder_count(str(folder)) == COUNT, timeout=10_000)
+
+
+def test_new_files_are_announced_not_reflowed(qtbot, make_window, indexed):
+    from tests.ui.conftest import make_photos
+
+    window = make_window()
+    wait_idle(qtbot, window)
+    assert window.model.browsing and window.model.rowCount() == 5
+    before = [r.path for r in window.model.results]
+    make_photos(indexed / "more")  # newer files: in browse order they would go on top
+    window.start_indexing()
+    qtbot.waitUntil(lambda: not window.indexing.running, timeout=120_000)
+    wait_idle(qtbot, window)
+    assert [r.path for r in window.model.results] == before  # nothing moved under the pointer
+    assert window.new_bar.isVisible() and window.new_bar.label.text() == "5 new items"
+    window.new_bar.button.click()
+    assert window.model.rowCount() == 10 and not window.new_bar.isVisible()
+
+
+def test_a_broken_file_is_not_counted_as_a_photo(qtbot, make_window, indexed):
+    (indexed / "beach" / "broken.jpg").write_bytes(b"not a picture")
+    window = make_window()
+    wait_idle(qtbot, window)  # start() indexes what changed: the broken file fails
+    qtbot.waitUntil(lambda: window.failures_button.isVisible(), timeout=30_000)
+    assert window.sidebar.folder_count(str(indexed / "beach")) == 2
+    assert window.sidebar.folder_count(None) == 5 and window.sidebar.folder_indexed(None) == 5
+    assert "broken.jpg" not in [r.path.rsplit("/", 1)[-1] for r in window.model.results]

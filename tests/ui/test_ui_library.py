@@ -28,7 +28,7 @@ def test_sidebar_tree_counts_and_scope(qtbot, make_window, indexed):
     assert window.scope_chip.isVisible() and window.scope_chip.label.full_text() == "beach"
     assert window.windowTitle().startswith("beach")
 
-    action(window, city, "Search in this folder").trigger()
+    action(window, city, "Show this folder").trigger()
     assert window.scope == city and all(r.path.startswith(city + os.sep) for r in window.model.results)
 
     window.scope_chip.clear_button.click()
@@ -58,10 +58,15 @@ def test_folder_outside_the_library_is_offered_and_indexed(qtbot, make_window, i
     window.open_folder(str(outside))
     assert window.scope == str(outside)
     assert window.message_bar.isVisible() and "not in your library" in window.message_bar.text.text()
+    wait_idle(qtbot, window)
+    # one state: the page says what the message bar says, and both offer to add it
+    assert window.current_page() == "no-results" and "not in your library yet" in window.empty_page.text.text()
+    assert window.empty_page.button.text() == "Add and Index"
     window.search.submit("sand")
     wait_idle(qtbot, window)
     assert window.model.rowCount() == 0 and window.current_page() == "no-results"
-    window.message_bar.trigger("Add and Index")
+    assert "not in your library yet" in window.empty_page.text.text()
+    window.empty_page.button.click()
     qtbot.waitUntil(lambda: window.model.rowCount() == len(PHOTOS), timeout=60_000)  # results appear, no re-typing
     assert all(r.path.startswith(str(outside) + os.sep) for r in window.model.results)
     assert sorted(r.path for r in window.library.roots()) == sorted([str(indexed), str(outside)])
@@ -91,4 +96,4 @@ def test_geometry_scope_and_view_options_are_remembered(qtbot, make_window, inde
     assert (second.width(), second.height()) == (770, 610)
     assert second.scope == str(indexed / "city") and second.scope_chip.isVisible()
     assert second.filter_bar.scores.isChecked() and second.view.delegate.show_scores
-    assert second.search.state.sort == "newest"
+    assert second.search.state.sort == "relevance"  # the order is per search: a new one starts at best match

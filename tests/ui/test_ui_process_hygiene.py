@@ -22,6 +22,7 @@ from ui.main_window import MainWindow
 from ui.tasks import SyncTaskRunner
 library = Library()
 window = MainWindow(library, SyncTaskRunner())
+window.search.fixed_strength = 0.0       # every match, not only those that stand out
 window.show()
 window.start(None)                       # library read, warm-up, indexing of what changed
 window.search.submit("a red square")     # text search
