@@ -15,14 +15,11 @@ import os
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import and_, func, select, text
+from sqlalchemy import and_, func, select
 
 from db import Database, Media, inside_folder
 
 log = logging.getLogger(__name__)
-
-DATE_INDEX = "CREATE INDEX IF NOT EXISTS ix_media_date_id ON media (date, id)"
-
 
 @dataclass(frozen=True)
 class BrowseScope:
@@ -62,18 +59,6 @@ def _day_start(day: date) -> float:
     return datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp()
 
 
-def ensure_index(db: Database) -> None:
-    """The date index browsing pages through (created once; harmless if it exists)."""
-    if getattr(db, "_browse_index_ready", False):
-        return
-    try:
-        with db.engine.begin() as conn:
-            conn.execute(text(DATE_INDEX))
-    except Exception:  # a read-only library still browses, only slower
-        log.warning("cannot create the browse index", exc_info=True)
-    db._browse_index_ready = True  # type: ignore[attr-defined]
-
-
 def _conditions(scope: BrowseScope) -> list:
     where = [Media.status != "failed"]
     if scope.folder:
@@ -94,7 +79,6 @@ def _conditions(scope: BrowseScope) -> list:
 
 def browse_page(db: Database, scope: BrowseScope, offset: int = 0, limit: int = 500) -> list[BrowseItem]:
     """Items ``offset .. offset+limit`` of the scope in date order."""
-    ensure_index(db)
     order = (Media.date.desc(), Media.id.desc()) if scope.newest_first else (Media.date.asc(), Media.id.asc())
     query = (select(Media.id, Media.path, Media.kind, Media.date, Media.width, Media.height, Media.duration)
              .where(and_(*_conditions(scope))).order_by(*order).offset(max(0, offset)).limit(max(0, limit)))
@@ -104,7 +88,6 @@ def browse_page(db: Database, scope: BrowseScope, offset: int = 0, limit: int = 
 
 def month_buckets(db: Database, scope: BrowseScope) -> list[MonthBucket]:
     """The scope's months in browse order, with their sizes and first rows."""
-    ensure_index(db)
     month = func.strftime("%Y-%m", Media.date, "unixepoch")
     query = select(month, func.count()).where(and_(*_conditions(scope))).group_by(month)
     with db.session() as session:

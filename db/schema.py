@@ -48,6 +48,7 @@ class Media(Base):
     __table_args__ = (
         CheckConstraint("kind IN ('photo', 'video')", name="ck_media_kind"),
         CheckConstraint("status IN ('pending', 'indexed', 'failed')", name="ck_media_status"),
+        Index("ix_media_date_id", "date", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

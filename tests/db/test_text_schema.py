@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine
 
-from db import MIGRATIONS, Database, migrate
+from db import MIGRATIONS, SCHEMA_VERSION, Database, migrate
 
 
 def _add_photo(conn, media_id: int, path: bytes = b"/p/a.jpg") -> None:
@@ -29,7 +29,7 @@ def _match(conn, query: str) -> list[int]:
     return [r[0] for r in rows]
 
 
-def test_a_v1_library_upgrades_to_v2_and_keeps_its_rows(tmp_path: Path) -> None:
+def test_a_v1_library_upgrades_to_the_current_schema_and_keeps_its_rows(tmp_path: Path) -> None:
     path = tmp_path / "library.db"
     engine = create_engine(f"sqlite:///{path}")
     assert migrate(engine, MIGRATIONS[:1]) == 1
@@ -41,7 +41,9 @@ def test_a_v1_library_upgrades_to_v2_and_keeps_its_rows(tmp_path: Path) -> None:
         _add_text(conn, 1, "GATE B42")
         assert _match(conn, '"b42"') == [1]
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert "ix_media_date_id" in indexes  # v3: browsing newest first
 
 
 def test_fts_finds_chinese_and_latin_substrings_case_insensitively(tmp_path: Path) -> None:

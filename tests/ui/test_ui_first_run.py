@@ -31,12 +31,11 @@ def test_first_run_imports_a_model_adds_a_folder_and_searches(qtbot, make_window
     qtbot.waitUntil(lambda: window.snapshot is not None and len(window.snapshot.roots) == 1, timeout=20_000)
     wait_idle(qtbot, window, timeout=60_000)
     assert window.indexing.last_report is not None and window.indexing.last_report.embedded == len(PHOTOS)
-    assert window.current_page() == "hint"
-    # the counts come from a library refresh that the end of indexing triggers
-    qtbot.waitUntil(lambda: "5 photos" in window.hint_page.text.text(), timeout=10_000)
+    # with photos in the library the window browses them (newest first) before any query
+    qtbot.waitUntil(lambda: window.current_page() == "results" and window.model.browsing
+                    and window.model.rowCount() == len(PHOTOS), timeout=10_000)
     window.search.submit("a checkerboard")
-    qtbot.waitUntil(lambda: window.model.rowCount() == len(PHOTOS), timeout=10_000)
-    assert window.current_page() == "results"
+    qtbot.waitUntil(lambda: not window.model.browsing and window.model.rowCount() == len(PHOTOS), timeout=10_000)
 
 
 def test_model_dialog_explains_missing_input_and_offline_download(qtbot, make_window, bare_paths, monkeypatch):
