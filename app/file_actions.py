@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, insert, select
 
 from app.trash import TrashedFile, TrashError, move_to_trash, restore
-from db import Embedding, Media, Root
+from db import Embedding, Media, MediaText, Root
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class _MediaSnapshot:
     media_id: int
     columns: dict
     vectors: tuple[dict, ...]
+    text: dict | None = None  # the text read in the photo, when it is still current
 
 
 @dataclass
@@ -163,7 +164,11 @@ class FileActions:
             vectors = tuple(
                 {"model_id": e.model_id, "timestamp": e.timestamp, "vector": e.vector}
                 for e in session.execute(select(Embedding).where(Embedding.media_id == media.id)).scalars())
-        return _MediaSnapshot(columns["id"], columns, vectors)
+            read = session.get(MediaText, media.id)
+            text = None
+            if read is not None and (read.size, read.mtime_ns) == (media.size, media.mtime_ns):
+                text = {c.key: getattr(read, c.key) for c in MediaText.__mapper__.column_attrs}
+        return _MediaSnapshot(columns["id"], columns, vectors, text)
 
     def _root_of(self, path: str) -> int | None:
         with self._lib.db.session() as session:
@@ -191,6 +196,9 @@ class FileActions:
             new_id = session.execute(insert(Media).values(**columns).returning(Media.id)).scalar_one()
             if snapshot.vectors:
                 session.execute(insert(Embedding), [dict(v, media_id=new_id) for v in snapshot.vectors])
+            if snapshot.text is not None:  # the same picture: its text need not be read again
+                session.execute(insert(MediaText).values(**dict(
+                    snapshot.text, media_id=new_id, size=columns["size"], mtime_ns=columns["mtime_ns"])))
         self._carry_thumbnails(snapshot.media_id, new_id, keep_source=new_row)
 
     def _relocate(self, snapshot: _MediaSnapshot, path: str) -> None:
@@ -204,6 +212,9 @@ class FileActions:
             if media is not None:
                 media.path, media.root_id = path, root_id
                 media.size, media.mtime_ns = stat.st_size, stat.st_mtime_ns
+                read = session.get(MediaText, media.id)
+                if read is not None and snapshot.text is not None:  # still current after the move
+                    read.size, read.mtime_ns = stat.st_size, stat.st_mtime_ns
 
     def _carry_thumbnails(self, old_id: int, new_id: int, keep_source: bool) -> None:
         if old_id == new_id:

@@ -116,3 +116,29 @@ def test_move_and_copy_keep_the_library_in_step(indexed, tmp_path):
     library.index([photos], on_progress=progress.append)
     assert _rows(library) == {str(photos / "sub" / "p0.jpg"): 1, str(photos / "p2.jpg"): 1,
                               str(photos / "sub" / "p2.jpg"): 1}
+
+
+def test_trash_undo_and_copy_keep_the_text_read_in_a_photo(library, tmp_path, xdg_trash):
+    from PIL import Image, ImageDraw, ImageFont
+
+    photos = tmp_path / "signs"
+    photos.mkdir()
+    image = Image.new("RGB", (800, 400), (245, 240, 225))
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", 90)
+    ImageDraw.Draw(image).text((60, 140), "GATE B42", font=font, fill=(15, 15, 15))
+    save_jpeg(photos / "sign.jpg", image)
+    save_jpeg(photos / "plain.jpg", scene("forest", seed=3))
+    library.index([photos])
+    sign = str(photos / "sign.jpg")
+    assert library.search('"B42"')[0].path == sign
+
+    actions = FileActions(library)
+    batch = actions.trash([sign])
+    assert library.search('"B42"') == []
+    actions.undo(batch)
+    assert [r.path for r in library.search('"B42"')] == [sign]
+
+    (photos / "copies").mkdir()
+    actions.copy([sign], photos / "copies")
+    assert sorted(r.path for r in library.search('"B42"')) == [str(photos / "copies" / "sign.jpg"), sign]
+    assert library.status().text_pending == 0  # nothing to read again
