@@ -141,8 +141,11 @@ class SearchController(QObject):
     def forget(self, paths) -> None:
         """Files left the library (trashed, moved away): drop them without searching again."""
         gone = set(paths)
+        self.strong -= sum(1 for r in self.ranked[: self.strong] if r.path in gone)
         self.ranked = [r for r in self.ranked if r.path not in gone]
         self.results = [r for r in self.results if r.path not in gone]
+        if self.ranked:
+            self.weaker_changed.emit(len(self.ranked) - self.strong)
 
     def cut_strength(self) -> float:
         """The cut-off in force, as a strength (0..1)."""

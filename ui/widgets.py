@@ -194,14 +194,15 @@ class WeakerBar(QWidget):
         self.shown = False
         self.hide()
 
-    def set_count(self, count: int, shown: bool, what: str = "weaker") -> None:
+    def set_count(self, count: int, shown: bool, what: str = "weaker", strong: int | None = None) -> None:
         self.count, self.shown = count, shown
         if count <= 0:
             self.hide()
             return
         noun = "match" if count == 1 else "matches"
         if what == "weaker":
-            self.label.setText(f"{count:,} weaker {noun} {'shown' if shown else 'hidden'}")
+            lead = "No match stands out · " if strong == 0 and not shown else ""
+            self.label.setText(f"{lead}{count:,} weaker {noun} {'shown' if shown else 'hidden'}")
             self.button.setText("Hide" if shown else "Show")
         else:
             self.label.setText(f"{count:,} new {noun if what == 'matches' else 'items' if count > 1 else 'item'}")

@@ -55,6 +55,8 @@ class PagesMixin:
             elif not self.browser.busy:
                 self._update_hint()
                 self._show_page(PAGE_HINT)
+        elif self.model.rowCount() == 0 and self.weaker_bar.count > 0 and not self.weaker_bar.shown:
+            self._show_page(PAGE_RESULTS)  # nothing stands out: the bar under the grid offers the weaker ones
         elif self.model.rowCount() == 0 and not self.search.busy:
             self._update_empty()
             self._show_page(PAGE_EMPTY)

@@ -94,7 +94,8 @@ class SearchMixin:
         self.search.set_strength(strength)
 
     def _weaker_changed(self, weaker: int) -> None:
-        self.weaker_bar.set_count(weaker, self.search.state.show_weak)
+        self.weaker_bar.set_count(weaker, self.search.state.show_weak, strong=self.search.strong)
+        self._update_page()  # no strong match but weaker ones: the results page offers them
 
     def set_thumb_size(self, size: int) -> None:
         self.view.set_thumb_size(max(96, min(320, size)))

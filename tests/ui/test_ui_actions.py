@@ -112,3 +112,22 @@ def test_failures_are_said_in_the_window(qtbot, make_window, indexed, monkeypatc
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(target))
     window.actions.copy_to([str(indexed / "beach" / "red.jpg")], window)
     assert "folder not found" in window.message_bar.text.text()
+
+
+def test_trashing_every_strong_match_still_offers_the_weaker_ones(qtbot, make_window, indexed, xdg_trash, tmp_path):
+    from tests.media import save_jpeg, scene
+
+    window = make_window(sync=True, every_match=False)
+    query = save_jpeg(tmp_path / "query" / "red-again.jpg", scene("red", seed=1))
+    window.search_similar(str(query))
+    strong = names(window)
+    assert 0 < len(strong) < len(PHOTOS)
+    select(window, *strong)
+    window.trash_selected()
+    assert not set(strong) & set(names(window))
+    # never "No matches" while matches exist: the grid shows what stands out now, or the bar offers the rest
+    assert window.current_page() == "results"
+    assert window.model.rowCount() > 0 or (window.weaker_bar.isVisible() and window.weaker_bar.count > 0)
+    if window.model.rowCount() == 0:
+        window.weaker_bar.button.click()  # "Show"
+        assert window.model.rowCount() == len(PHOTOS) - len(strong)
