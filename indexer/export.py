@@ -395,6 +395,20 @@ def _context_length(model: torch.nn.Module) -> int:
     return int(open_clip.get_model_tokenize_cfg(model).get("context_length", _oc_tokenizer.DEFAULT_CONTEXT_LENGTH))
 
 
+def _hub_candidates(hf_hub: str) -> tuple[str, list[str]]:
+    """open_clip's ``hf_hub`` field → (repo, weights files to try, safetensors first)."""
+    if hf_hub.endswith("/"):  # open_clip's convention: a bare repo means its default weights file
+        repo_id, filename = hf_hub.rstrip("/"), HF_WEIGHTS_NAME
+    else:
+        repo_id, filename = os.path.split(hf_hub)
+    candidates = [filename]
+    if filename == HF_WEIGHTS_NAME:
+        candidates.insert(0, HF_SAFE_WEIGHTS_NAME)
+    elif filename.endswith((".bin", ".pth")):
+        candidates.insert(0, filename[:-4] + ".safetensors")
+    return repo_id, candidates
+
+
 def _cached_weights(tag_cfg: dict[str, Any], cache_dir: Path | None) -> Path | None:
     """The already-downloaded weights file for a pretrained tag, if open_clip's caches hold one."""
     if tag_cfg.get("file"):
@@ -407,15 +421,7 @@ def _cached_weights(tag_cfg: dict[str, Any], cache_dir: Path | None) -> Path | N
         except ImportError:
             try_to_load_from_cache = None
         if try_to_load_from_cache is not None:
-            if hf_hub.endswith("/"):  # open_clip's convention: a bare repo means its default weights file
-                repo_id, filename = hf_hub.rstrip("/"), HF_WEIGHTS_NAME
-            else:
-                repo_id, filename = os.path.split(hf_hub)
-            candidates = [filename]
-            if filename == HF_WEIGHTS_NAME:
-                candidates.insert(0, HF_SAFE_WEIGHTS_NAME)
-            elif filename.endswith((".bin", ".pth")):
-                candidates.insert(0, filename[:-4] + ".safetensors")
+            repo_id, candidates = _hub_candidates(hf_hub)
             for candidate in candidates:
                 found = try_to_load_from_cache(repo_id, candidate, cache_dir=cache_dir)
                 if isinstance(found, str) and Path(found).is_file():
@@ -440,15 +446,7 @@ def pretrained_source(arch: str, pretrained: str) -> dict[str, Any]:
     _clip_bpe_tokenizer(arch)  # refuse unsupported text towers before anything is downloaded
     hf_hub = tag_cfg.get("hf_hub", "")
     if hf_hub:
-        if hf_hub.endswith("/"):  # open_clip's convention: a bare repo means its default weights file
-            repo_id, filename = hf_hub.rstrip("/"), HF_WEIGHTS_NAME
-        else:
-            repo_id, filename = os.path.split(hf_hub)
-        candidates = [filename]
-        if filename == HF_WEIGHTS_NAME:
-            candidates.insert(0, HF_SAFE_WEIGHTS_NAME)
-        elif filename.endswith((".bin", ".pth")):
-            candidates.insert(0, filename[:-4] + ".safetensors")
+        repo_id, candidates = _hub_candidates(hf_hub)
         return {"repo": repo_id, "candidates": candidates}
     if tag_cfg.get("url"):
         return {"url": tag_cfg["url"]}

@@ -66,3 +66,12 @@ def library(home):
     lib = Library(AppPaths(data=home, cache=home / "cache", logs=home / "logs"), providers=["CPUExecutionProvider"])
     yield lib
     lib.close()
+
+
+@pytest.fixture
+def xdg_trash(tmp_path, monkeypatch) -> Path:
+    """A desktop trash of the test's own (XDG_DATA_HOME/Trash): nothing reaches the user's trash."""
+    data = tmp_path / "xdg-data"
+    data.mkdir()
+    monkeypatch.setenv("XDG_DATA_HOME", str(data))
+    return data / "Trash"

@@ -3,7 +3,6 @@ bursts, and other views of a scene, with the tiny real model and real decoding."
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,13 +13,6 @@ from app.duplicates import find_duplicates, trash_suggested
 from app.file_actions import FileActions
 from db import Media
 from tests.duplicates_media import SAME_COPIES, build_library
-
-
-@pytest.fixture
-def xdg_trash(tmp_path, monkeypatch) -> Path:
-    data = tmp_path / "xdg-data"
-    monkeypatch.setenv("XDG_DATA_HOME", str(data))
-    return data / "Trash"
 
 
 @pytest.fixture

@@ -14,13 +14,6 @@ from tests.media import save_jpeg, scene
 
 
 @pytest.fixture
-def xdg_trash(tmp_path, monkeypatch) -> Path:
-    data = tmp_path / "xdg-data"
-    monkeypatch.setenv("XDG_DATA_HOME", str(data))
-    return data / "Trash"
-
-
-@pytest.fixture
 def indexed(library, tmp_path):
     photos = tmp_path / "photos"
     (photos / "sub").mkdir(parents=True)

@@ -4,21 +4,12 @@ from __future__ import annotations
 
 import os
 
-import pytest
 from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QFileDialog
 
 from app.browse import BrowseScope
 from tests.ui.conftest import PHOTOS
-
-
-@pytest.fixture
-def xdg_trash(tmp_path, monkeypatch):
-    data = tmp_path / "xdg-data"
-    data.mkdir()
-    monkeypatch.setenv("XDG_DATA_HOME", str(data))
-    return data / "Trash"
 
 
 def names(window) -> list[str]:
