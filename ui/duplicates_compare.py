@@ -87,7 +87,7 @@ class FileCard(QFrame):
             layout.addWidget(label)
         self.keep_button = QRadioButton("Keep this one")
         self.keep_note = QLabel()
-        self.keep_note.setWordWrap(True)
+        self.keep_note.setMinimumHeight(self.keep_note.fontMetrics().height())  # cards line up, kept or not
         self.trash_box = QCheckBox("Move to trash")
         layout.addWidget(self.keep_button)
         layout.addWidget(self.keep_note)
@@ -186,7 +186,6 @@ class GroupComparison(QScrollArea):
                 box.blockSignals(False)
             card.keep_note.setText(("Kept: your choice" if group.reason == "chosen" else f"Suggested keep: {group.reason}")
                                    if kept else "")
-            card.keep_note.setVisible(kept)
             card.trash_box.setEnabled(not kept)
 
     def _thumb_ready(self, key: ThumbKey) -> None:

@@ -75,7 +75,9 @@ class DuplicatesWindow(QWidget):
         self.setWindowTitle("Duplicates — mediaseek")
         self._build(loader)
         self._progress.connect(self._show_progress)
-        self.resize(1180, 760)
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        self.resize(min(1180, int(screen.width() * 0.9)) if screen else 1180,
+                    min(760, int(screen.height() * 0.9)) if screen else 760)
 
     def _build(self, loader) -> None:
         layout = QVBoxLayout(self)
@@ -103,6 +105,7 @@ class DuplicatesWindow(QWidget):
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.list = QListWidget()
         self.list.setMinimumWidth(240)
+        self.list.setSpacing(2)
         self.list.currentRowChanged.connect(self._group_selected)
         self.splitter.addWidget(self.list)
         right = QWidget()
@@ -186,8 +189,9 @@ class DuplicatesWindow(QWidget):
         self._set_groups(report.groups)
         trashable = [g for g in report.groups if g.kind != "similar"]
         if report.groups:
+            free = self.reclaimable()
             self.title.setText(f"<b>{format_count(len(report.groups), 'group')} of duplicates in {_html(where)}</b>"
-                               f" · {format_size(self.reclaimable())} can be freed")
+                               + (f" · {format_size(free)} can be freed" if free else " · nothing to trash"))
         else:
             self.title.setText(f"<b>No duplicates in {_html(where)}</b>")
         notes = []
