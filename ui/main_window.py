@@ -514,6 +514,8 @@ class MainWindow(PagesMixin, SearchMixin, BrowseMixin, ActionsMixin, FoldersMixi
                 self.model_dialog.reject()
             if self.failures_dialog is not None:
                 self.failures_dialog.close()
+            if self.duplicates_window is not None:
+                self.duplicates_window.close()
             if not self.runner.shutdown(15_000):
                 log.warning("background work still running at exit")
         super().closeEvent(event)

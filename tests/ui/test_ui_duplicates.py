@@ -125,6 +125,10 @@ def test_groups_comparison_keep_trash_and_undo(qtbot, make_window, planted, xdg_
     assert expected <= _known(window)
     assert "Restored 8 files" in view.status.text()
     assert not view.undo_stack and not view.undo_button.isEnabled()
+    assert view.undo() is False  # nothing left to undo
+
+    window.close()  # the Duplicates window goes with the main window
+    assert not view.isVisible()
 
 
 def test_scoped_to_folder_group_trash_declined_and_failure(qtbot, make_window, planted, xdg_trash, monkeypatch):
