@@ -184,8 +184,8 @@ class GroupComparison(QScrollArea):
                 box.blockSignals(True)
                 box.setChecked(checked)
                 box.blockSignals(False)
-            card.keep_note.setText(("Kept: your choice" if group.reason == "chosen" else f"Suggested keep: {group.reason}")
-                                   if kept else "")
+            note = "Kept: your choice" if group.reason == "chosen" else f"Suggested keep: {group.reason}"
+            card.keep_note.setText(note if kept else "")
             card.trash_box.setEnabled(not kept)
 
     def _thumb_ready(self, key: ThumbKey) -> None:

@@ -71,6 +71,7 @@ class DuplicatesWindow(QWidget):
         self.spared: set[str] = set()  # files the user unticked: never trashed
         self.undo_stack: list[TrashBatch] = []
         self.busy = False
+        self.phase: str | None = None  # the last progress phase shown (tests)
         self._generation = 0
         self.setWindowTitle("Duplicates — mediaseek")
         self._build(loader)
@@ -169,6 +170,7 @@ class DuplicatesWindow(QWidget):
     def _show_progress(self, phase: str, done: int, total: int) -> None:
         if not self.busy:
             return
+        self.phase = phase
         self.progress.setRange(0, max(total, 0))
         self.progress.setValue(min(done, total) if total else 0)
         self.progress.setToolTip(f"{_PHASES.get(phase, phase)}: {done:,} of {total:,}" if total

@@ -51,6 +51,7 @@ def test_groups_comparison_keep_trash_and_undo(qtbot, make_window, planted, xdg_
     wait_idle(qtbot, window)
     view = _open(qtbot, window)
     assert view.isVisible() and view.folder is None
+    assert view.phase in ("hash", "compare", "pixels") and not view.progress.isVisible()  # progress came across
     kinds = [g.kind for g in view.groups]
     assert sorted(kinds) == ["exact", "same", "similar"]
     assert kinds[-1] == "similar"  # largest reclaimable first
