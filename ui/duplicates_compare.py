@@ -53,7 +53,10 @@ def differing(files) -> set[str]:
 
 
 class FileCard(QFrame):
-    """One file of the group: its picture, its facts, keep (radio) and trash (check box)."""
+    """One file of the group: its picture, its facts, keep (radio) and trash (check box).
+    Double-click opens the file in its application, at full size."""
+
+    open_requested = Signal(str)
 
     def __init__(self, f: DuplicateFile, facts: dict[str, str], differ: set[str], trashable: bool,
                  parent: QWidget | None = None) -> None:
@@ -67,6 +70,7 @@ class FileCard(QFrame):
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.image.setMinimumSize(160, 120)
         self.image.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.image.setToolTip("Double-click to open at full size")
         layout.addWidget(self.image, 1)
         self._pixmap: QPixmap | None = None
         self.name = QLabel(f"<b>{_escape(os.path.basename(f.path))}</b>")
@@ -106,6 +110,9 @@ class FileCard(QFrame):
         super().resizeEvent(event)
         self._fit()
 
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self.open_requested.emit(self.file.path)
+
     def _fit(self) -> None:
         if self._pixmap is None:
             return
@@ -125,6 +132,7 @@ class GroupComparison(QScrollArea):
     """The files of one group side by side. Emits ``keep_changed(path)`` and ``spare_changed``."""
 
     keep_changed = Signal(str)
+    open_requested = Signal(str)
     spare_changed = Signal(str, bool)  # path, spared (not to be trashed)
 
     def __init__(self, loader, parent: QWidget | None = None) -> None:
@@ -160,6 +168,7 @@ class GroupComparison(QScrollArea):
         differ = differing(group.files)
         for f in group.files:
             card = FileCard(f, file_facts(f), differ, trashable)
+            card.open_requested.connect(self.open_requested)
             if trashable:
                 self._buttons.addButton(card.keep_button)
                 card.keep_button.toggled.connect(lambda on, p=f.path: on and self.keep_changed.emit(p))

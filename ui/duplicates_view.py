@@ -55,6 +55,7 @@ def _ask(parent: QWidget, title: str, text: str) -> bool:
 class DuplicatesWindow(QWidget):
     removed = Signal(list)  # paths that went to the trash (the main grid drops them)
     changed = Signal()  # files came back (the main window reads the library again)
+    open_requested = Signal(str)  # a card was double-clicked: open the file
     groups_ready = Signal()  # a search finished (tests, status)
     _progress = Signal(str, int, int)  # from the worker thread, queued to the GUI thread
 
@@ -115,6 +116,7 @@ class DuplicatesWindow(QWidget):
         self.compare = GroupComparison(loader)
         self.compare.keep_changed.connect(self._keep_changed)
         self.compare.spare_changed.connect(self._spare_changed)
+        self.compare.open_requested.connect(self.open_requested)
         right_layout.addWidget(self.compare, 1)
         row = QHBoxLayout()
         self.group_note = QLabel()
@@ -368,6 +370,7 @@ def open_duplicates(window) -> DuplicatesWindow:
         view = DuplicatesWindow(window.library, window.runner, window.loader, window)
         view.removed.connect(window._files_removed)
         view.changed.connect(window._files_changed)
+        view.open_requested.connect(window.open_file)
         window.duplicates_window = view
     view.open_for(window.scope)
     return view

@@ -141,6 +141,13 @@ def test_scoped_to_folder_group_trash_declined_and_failure(qtbot, make_window, p
     assert view.folder == str(photos / "copies")
     assert [g.kind for g in view.groups] == ["same"]  # the exact copy's twin is outside the folder
 
+    # a double-click on a card asks to open that file
+    opened = []
+    view.open_requested.disconnect()
+    view.open_requested.connect(opened.append)
+    qtbot.mouseDClick(view.compare.cards[0].image, Qt.MouseButton.LeftButton)
+    assert opened == [view.compare.cards[0].file.path]
+
     # declining the confirmation changes nothing
     monkeypatch.setattr(QMessageBox, "question", lambda *a: QMessageBox.StandardButton.No)
     view.trash_all()
