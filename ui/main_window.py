@@ -84,6 +84,7 @@ class MainWindow(PagesMixin, SearchMixin, BrowseMixin, ActionsMixin, FoldersMixi
         self._shown_at: float | None = None
         self._shown_wall: float | None = None
         self._closing = False
+        self.duplicates_window = None  # ui.duplicates_view.DuplicatesWindow, made when first shown
 
         self.setWindowTitle("mediaseek")
         self.setWindowIcon(app_icon())
@@ -205,6 +206,12 @@ class MainWindow(PagesMixin, SearchMixin, BrowseMixin, ActionsMixin, FoldersMixi
         bar.addPermanentWidget(self.index_status)
         self.resize(1280, 820)
 
+    def show_duplicates(self):
+        """Library ▸ Find Duplicates… and the sidebar's button: the Duplicates window for the folder shown."""
+        from ui.duplicates_view import open_duplicates
+
+        return open_duplicates(self)
+
     def _build_menus(self) -> None:
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
@@ -277,6 +284,9 @@ class MainWindow(PagesMixin, SearchMixin, BrowseMixin, ActionsMixin, FoldersMixi
         self.failures_action = QAction(themed("dialog-warning"), "Indexing &Problems…", self)
         self.failures_action.triggered.connect(self.show_failures)
         library_menu.addAction(self.failures_action)
+        self.duplicates_action = QAction(themed("edit-copy"), "Find &Duplicates…", self)
+        self.duplicates_action.triggered.connect(self.show_duplicates)
+        library_menu.addAction(self.duplicates_action)
         library_menu.addSeparator()
         self.models_menu = library_menu.addMenu("&Model")
         self.models_menu.aboutToShow.connect(self._fill_models_menu)
@@ -329,6 +339,7 @@ class MainWindow(PagesMixin, SearchMixin, BrowseMixin, ActionsMixin, FoldersMixi
         self.sidebar.remove_requested.connect(self.remove_root)
         self.sidebar.reindex_requested.connect(lambda folder: self.start_indexing([folder]))
         self.sidebar.reveal_requested.connect(desktop.reveal_in_file_manager)
+        self.sidebar.duplicates_requested.connect(self.show_duplicates)
 
         self.preview.open_requested.connect(self.open_file)
         self.preview.reveal_requested.connect(self.actions.reveal)
@@ -503,6 +514,8 @@ class MainWindow(PagesMixin, SearchMixin, BrowseMixin, ActionsMixin, FoldersMixi
                 self.model_dialog.reject()
             if self.failures_dialog is not None:
                 self.failures_dialog.close()
+            if self.duplicates_window is not None:
+                self.duplicates_window.close()
             if not self.runner.shutdown(15_000):
                 log.warning("background work still running at exit")
         super().closeEvent(event)

@@ -62,6 +62,7 @@ class LibrarySidebar(QWidget):
     remove_requested = Signal(str)
     add_requested = Signal()
     reveal_requested = Signal(str)
+    duplicates_requested = Signal()
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -85,8 +86,14 @@ class LibrarySidebar(QWidget):
         self.remove_button.setIcon(themed("list-remove"))
         self.remove_button.setToolTip("Remove the selected folder from the library (files are not touched)")
         self.remove_button.clicked.connect(self._remove_selected)
+        self.duplicates_button = QToolButton()
+        self.duplicates_button.setAutoRaise(True)
+        self.duplicates_button.setIcon(themed("edit-copy"))
+        self.duplicates_button.setToolTip("Find duplicates in the selected folder (or the whole library)…")
+        self.duplicates_button.clicked.connect(self.duplicates_requested)
         header.addWidget(self.add_button)
         header.addWidget(self.remove_button)
+        header.addWidget(self.duplicates_button)
         layout.addLayout(header)
 
         self.model = QStandardItemModel(0, 2, self)
