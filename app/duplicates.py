@@ -139,7 +139,8 @@ def trash_suggested(library, groups: Sequence[DuplicateGroup]):
     """
     from app.file_actions import FileActions
 
-    paths = [f.path for g in groups for f in g.suggested]
+    kept = {g.kept.path for g in groups}  # a file kept by one group is never trashed by another
+    paths = list(dict.fromkeys(f.path for g in groups for f in g.suggested if f.path not in kept))
     return FileActions(library).trash(paths)
 
 

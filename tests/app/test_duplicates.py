@@ -177,3 +177,17 @@ def test_videos_reencoded_or_trimmed_are_the_same(library, tmp_path):
         ("same", {str(original), str(reencoded), str(trimmed)})]
     assert groups[0].kept.path == str(original) and groups[0].reason == "largest (320×240)"
     assert str(other) not in {f.path for g in report.groups for f in g.files}
+
+
+def test_a_file_kept_by_one_group_is_never_trashed_by_another(planted, xdg_trash):
+    library, photos, p = planted
+    groups = find_duplicates(library, kinds=["exact", "same"]).groups
+    exact = next(g for g in groups if g.kind == "exact")
+    same = next(g for g in groups if g.kind == "same")
+    assert exact.kept.path in {f.path for f in same.files}  # the two groups share a file
+    other = next(f.path for f in same.files if f.path not in (same.kept.path, exact.kept.path))
+    chosen = same.with_keep(other)  # the user keeps another one: the shared file is now "suggested" there
+    batch = trash_suggested(library, [exact, chosen])
+    trashed = {src for src, _ in batch.done}
+    assert exact.kept.path not in trashed and other not in trashed
+    assert trashed == {f.path for g in (exact, chosen) for f in g.suggested} - {exact.kept.path, other}
