@@ -46,6 +46,7 @@ from ui.search import SearchController
 from ui.settings import GuiSettings
 from ui.sidebar import LibrarySidebar
 from ui.tasks import TaskRunner
+from ui.text_setting import read_text_action
 from ui.viewer import Viewer
 from ui.thumbnail_loader import ThumbnailLoader
 from ui.widgets import MessageBar, ScopeChip, WeakerBar
@@ -277,6 +278,8 @@ class MainWindow(PagesMixin, SearchMixin, BrowseMixin, ActionsMixin, FoldersMixi
         self.failures_action = QAction(themed("dialog-warning"), "Indexing &Problems…", self)
         self.failures_action.triggered.connect(self.show_failures)
         library_menu.addAction(self.failures_action)
+        self.read_text_action = read_text_action(self, self.library, self.start_indexing)
+        library_menu.addAction(self.read_text_action)
         library_menu.addSeparator()
         self.models_menu = library_menu.addMenu("&Model")
         self.models_menu.aboutToShow.connect(self._fill_models_menu)
