@@ -43,12 +43,11 @@ def describe_report(report: IndexReport | None, error: BaseException | None) -> 
         return f"Indexing cancelled — {format_count(report.embedded, 'file')} indexed, the rest waits for next time"
     if report.embedded == 0 and report.failed == 0 and not report.text_read:
         return "Library is up to date"
-    text = f"Indexed {format_count(report.embedded, 'file')}" if report.embedded or report.failed else ""
+    if report.embedded == 0 and report.failed == 0:  # only the text pass ran (photos read for the first time)
+        return f"Read text in {format_count(report.text_read, 'photo')}"
+    text = f"Indexed {format_count(report.embedded, 'file')}"
     if report.failed:
         text += f", {report.failed:,} could not be read"
-    if report.text_read:
-        read = f"read text in {format_count(report.text_read, 'photo')}"
-        text = f"{text}, {read}" if text else read[0].upper() + read[1:]
     return text
 
 
