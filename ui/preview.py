@@ -245,7 +245,6 @@ class PreviewPane(QWidget):
         self.text_view = QPlainTextEdit()
         self.text_view.setReadOnly(True)
         self.text_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
-        self.text_view.setMaximumHeight(self.text_view.fontMetrics().lineSpacing() * 6 + 12)
         self.text_view.setAccessibleName("Text in the photo")
         self.copy_text_button = QPushButton(themed("edit-copy"), "Copy Text")
         self.copy_text_button.setToolTip("Copy the text read in this photo")
@@ -320,6 +319,11 @@ class PreviewPane(QWidget):
         self.photo_text = photo_text
         text = photo_text.text if photo_text is not None else ""
         self.text_view.setPlainText(text)
+        shown = min(max(1, text.count("\n") + 1), 6)  # as tall as the text, up to 6 lines (then it scrolls)
+        margins = self.text_view.contentsMargins()
+        self.text_view.setFixedHeight(int(self.text_view.fontMetrics().lineSpacing() * shown
+                                          + 2 * self.text_view.document().documentMargin()
+                                          + margins.top() + margins.bottom() + 2))
         for widget in (self.text_label, self.text_view, self.copy_text_button):
             widget.setVisible(bool(text))
 
