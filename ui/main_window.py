@@ -353,6 +353,7 @@ class MainWindow(PagesMixin, SearchMixin, BrowseMixin, ActionsMixin, FoldersMixi
             self.loader.ready.connect(self._status_timer.start)
             self.preview.image_changed.connect(self._status_timer.start)
         self.indexing.finished.connect(self._indexing_finished)
+        self.indexing.finished.connect(lambda *_: self.preview.reload_text())  # text read meanwhile
 
     # ====================================================================================
     # start-up and settings

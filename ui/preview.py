@@ -310,11 +310,16 @@ class PreviewPane(QWidget):
         self.runner.submit(lambda: self.library.details(result.media_id),
                            lambda d, e: self._details_ready(path, d, e), pool="interactive", coalesce="details")
         self._show_text(None)
-        if result.kind == "photo":
+        self.reload_text()
+
+    # -- the photo's text ------------------------------------------------------------------
+    def reload_text(self) -> None:
+        """Read the shown photo's text (again: after an indexing run, it may have been read since)."""
+        result = self.result
+        if result is not None and result.kind == "photo":
             self.runner.submit(lambda: self.library.photo_text(result.media_id),
                                lambda t, e: self._text_ready(result, t, e), pool="interactive", coalesce="photo-text")
 
-    # -- the photo's text ------------------------------------------------------------------
     def _show_text(self, photo_text) -> None:
         self.photo_text = photo_text
         text = photo_text.text if photo_text is not None else ""

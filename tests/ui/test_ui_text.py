@@ -6,6 +6,7 @@ import json
 import os
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
 from indexer.events import IndexProgress, IndexReport
@@ -47,11 +48,14 @@ def test_text_match_shown_on_result_preview_boxes_and_details_copy(qtbot, make_w
     assert os.path.basename(first.path) == "sign.jpg" and "GATE" in first.text.upper()
     # the grid shows the words on the result (tooltip, accessible text and a badge painted on the thumbnail)
     index = window.model.index(0)
-    assert "GATE" in index.data(0x03).upper()  # ToolTipRole
+    assert "text: \u201cGATE" in index.data(Qt.ItemDataRole.ToolTipRole).upper().replace("TEXT:", "text:")
+    assert "GATE" in index.data(Qt.ItemDataRole.AccessibleTextRole).upper()
     window.view.viewport().grab()
     assert "GATE" in window.view.delegate.last_text_badge.upper()
     plain = next(r for r in window.model.results if r.text is None)
     assert plain.text_boxes == ()
+    plain_index = window.model.index(window.model.results.index(plain))
+    assert "text:" not in plain_index.data(Qt.ItemDataRole.ToolTipRole)
 
     # the preview outlines the matched words, mapped onto the picture as drawn
     result = select(window, "sign.jpg")
@@ -128,3 +132,30 @@ def test_status_bar_shows_the_text_phase(qtbot, make_window, indexed):
     assert status.label.text() == "Reading text 12 of 52"
     assert (status.bar.minimum(), status.bar.maximum(), status.bar.value()) == (0, 52, 12)  # not a busy bar
     status._on_finished(IndexReport(text_read=52), None)
+
+
+def test_turning_reading_on_reads_now_and_the_preview_fills_in(qtbot, make_window, paths, tmp_path):
+    from app.library import Library
+
+    folder = tmp_path / "signs"
+    save_jpeg(folder / "sign.jpg", draw_text(photo_background((800, 600), 2), "EXIT 12", height=0.14, at=(0.2, 0.35)))
+    with Library(paths, providers=["CPUExecutionProvider"]) as library:
+        library.read_text = False
+        report = library.index([folder])
+    assert report.embedded == 1 and report.text_read == 0
+
+    window = make_window()
+    wait_idle(qtbot, window)
+    assert not window.read_text_action.isChecked()
+    window.search.submit("exit")
+    wait_idle(qtbot, window)
+    select(window, "sign.jpg")
+    wait_idle(qtbot, window)
+    assert window.preview.text_lines() == [] and not window.preview.text_view.isVisible()
+
+    window.read_text_action.trigger()  # on: an indexing run reads the photo now
+    qtbot.waitUntil(lambda: window.indexing.running or bool(window.preview.text_lines()), timeout=10_000)
+    wait_idle(qtbot, window, timeout=60_000)
+    qtbot.waitUntil(lambda: bool(window.preview.text_lines()), timeout=10_000)
+    assert "EXIT" in window.preview.text_lines()[0].upper() and window.preview.text_view.isVisible()
+    assert window.library.status().text_read == 1
