@@ -18,9 +18,14 @@ def describe_progress(event: IndexProgress, paused: bool = False) -> str:
         return f"Looking for new and changed files… {event.done:,} checked"
     if event.phase == "done":
         return "Finishing…"
-    parts = [f"{'Paused' if paused else 'Indexing'} {event.done:,} of {event.total:,}"]
+    if event.phase == "text":  # the text pass, after the pictures are searchable
+        parts = [f"{'Paused reading' if paused else 'Reading'} text {event.done:,} of {event.total:,}"]
+        unit = "photos/s"
+    else:
+        parts = [f"{'Paused' if paused else 'Indexing'} {event.done:,} of {event.total:,}"]
+        unit = "files/s"
     if event.rate > 0 and not paused:
-        parts.append(f"{event.rate:.1f} files/s" if event.rate < 10 else f"{event.rate:.0f} files/s")
+        parts.append(f"{event.rate:.1f} {unit}" if event.rate < 10 else f"{event.rate:.0f} {unit}")
         eta = event.eta
         if eta is not None and event.done < event.total:
             parts.append(f"about {format_duration(eta)} left")
@@ -36,8 +41,10 @@ def describe_report(report: IndexReport | None, error: BaseException | None) -> 
         return ""
     if report.cancelled:
         return f"Indexing cancelled — {format_count(report.embedded, 'file')} indexed, the rest waits for next time"
-    if report.embedded == 0 and report.failed == 0:
+    if report.embedded == 0 and report.failed == 0 and not report.text_read:
         return "Library is up to date"
+    if report.embedded == 0 and report.failed == 0:  # only the text pass ran (photos read for the first time)
+        return f"Read text in {format_count(report.text_read, 'photo')}"
     text = f"Indexed {format_count(report.embedded, 'file')}"
     if report.failed:
         text += f", {report.failed:,} could not be read"
@@ -100,7 +107,7 @@ class IndexStatusWidget(QWidget):
 
     def _on_progress(self, event: IndexProgress) -> None:
         self.label.setText(describe_progress(event, self.controller.paused))
-        if event.phase == "embed" and event.total:
+        if event.phase in ("embed", "text") and event.total:
             self.bar.setRange(0, event.total)
             self.bar.setValue(min(event.done, event.total))
         else:

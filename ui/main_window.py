@@ -46,6 +46,7 @@ from ui.search import SearchController
 from ui.settings import GuiSettings
 from ui.sidebar import LibrarySidebar
 from ui.tasks import TaskRunner
+from ui.text_setting import read_text_action
 from ui.viewer import Viewer
 from ui.thumbnail_loader import ThumbnailLoader
 from ui.widgets import MessageBar, ScopeChip, WeakerBar
@@ -287,6 +288,8 @@ class MainWindow(PagesMixin, SearchMixin, BrowseMixin, ActionsMixin, FoldersMixi
         self.duplicates_action = QAction(themed("edit-copy"), "Find &Duplicates…", self)
         self.duplicates_action.triggered.connect(self.show_duplicates)
         library_menu.addAction(self.duplicates_action)
+        self.read_text_action = read_text_action(self, self.library, self.start_indexing)
+        library_menu.addAction(self.read_text_action)
         library_menu.addSeparator()
         self.models_menu = library_menu.addMenu("&Model")
         self.models_menu.aboutToShow.connect(self._fill_models_menu)
@@ -361,6 +364,7 @@ class MainWindow(PagesMixin, SearchMixin, BrowseMixin, ActionsMixin, FoldersMixi
             self.loader.ready.connect(self._status_timer.start)
             self.preview.image_changed.connect(self._status_timer.start)
         self.indexing.finished.connect(self._indexing_finished)
+        self.indexing.finished.connect(lambda *_: self.preview.reload_text())  # text read meanwhile
 
     # ====================================================================================
     # start-up and settings

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
-from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QFont, QImage, QPainter, QPalette, QPen, QPixmap
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QImage, QPainter, QPalette, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QListView,
     QListWidget,
     QListWidgetItem,
+    QPlainTextEdit,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -52,10 +53,36 @@ class ImageView(QWidget):
         self.pixmap: QPixmap | None = None
         self.kind = "photo"
         self.broken = False
+        self.boxes: tuple[tuple[tuple[float, float], ...], ...] = ()  # text to highlight, corners 0..1
         self.setMinimumSize(160, 120)
         policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         policy.setHeightForWidth(True)
         self.setSizePolicy(policy)
+
+    def set_boxes(self, boxes) -> None:
+        """Highlight these regions (corners normalised to the upright picture) over the picture."""
+        self.boxes = tuple(tuple(corners) for corners in boxes or ())
+        self.update()
+
+    def image_rect(self) -> QRectF | None:
+        """Where the picture is drawn: scaled to fit, centred; None while there is none."""
+        if self.pixmap is None or self.pixmap.isNull():
+            return None
+        area = QRectF(self.rect()).adjusted(1, 1, -1, -1)
+        dpr = self.pixmap.devicePixelRatio() or 1.0
+        w, h = self.pixmap.width() / dpr, self.pixmap.height() / dpr
+        scale = min(area.width() / w, area.height() / h)
+        target = QRectF(0, 0, w * scale, h * scale)
+        target.moveCenter(area.center())
+        return target
+
+    def box_polygons(self) -> list[QPolygonF]:
+        """The highlighted regions in widget coordinates (what paintEvent draws)."""
+        target = self.image_rect()
+        if target is None:
+            return []
+        return [QPolygonF([QPointF(target.left() + x * target.width(), target.top() + y * target.height())
+                           for x, y in corners]) for corners in self.boxes if len(corners) >= 3]
 
     def set_pixmap(self, pixmap: QPixmap | None, kind: str = "photo", broken: bool = False) -> None:
         self.pixmap, self.kind, self.broken = pixmap, kind, broken
@@ -87,12 +114,17 @@ class ImageView(QWidget):
             box = QRectF(area.center().x() - side / 2, area.center().y() - side / 2, side, side)
             paint_placeholder(painter, box, self.palette(), self.kind, self.broken)
             return
-        dpr = self.pixmap.devicePixelRatio() or 1.0
-        w, h = self.pixmap.width() / dpr, self.pixmap.height() / dpr
-        scale = min(area.width() / w, area.height() / h)
-        target = QRectF(0, 0, w * scale, h * scale)
-        target.moveCenter(area.center())
+        target = self.image_rect()
         painter.drawPixmap(target, self.pixmap, QRectF(self.pixmap.rect()))
+        polygons = self.box_polygons()
+        if polygons:
+            painter.setClipRect(target)
+            pen = QPen(QColor(255, 200, 0, 230), 2.0)
+            pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+            painter.setPen(pen)
+            painter.setBrush(QColor(255, 220, 0, 70))
+            for polygon in polygons:
+                painter.drawPolygon(polygon)
 
 
 class MomentDelegate(QStyledItemDelegate):
@@ -208,6 +240,23 @@ class PreviewPane(QWidget):
             self.fields[key] = value
         outer.addLayout(self.form)
 
+        self.text_label = QLabel("Text in the photo")
+        self.text_label.setFont(bold)
+        self.text_view = QPlainTextEdit()
+        self.text_view.setReadOnly(True)
+        self.text_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.text_view.setAccessibleName("Text in the photo")
+        self.copy_text_button = QPushButton(themed("edit-copy"), "Copy Text")
+        self.copy_text_button.setToolTip("Copy the text read in this photo")
+        self.copy_text_button.clicked.connect(self.copy_text)
+        text_header = QGridLayout()
+        text_header.addWidget(self.text_label, 0, 0)
+        text_header.addWidget(self.copy_text_button, 0, 1, Qt.AlignmentFlag.AlignRight)
+        outer.addLayout(text_header)
+        outer.addWidget(self.text_view)
+        self.photo_text = None  # app.text_search.PhotoText of the shown photo, once loaded
+        self._show_text(None)
+
         buttons = QGridLayout()
         buttons.setHorizontalSpacing(6)
         buttons.setVerticalSpacing(6)
@@ -256,9 +305,45 @@ class PreviewPane(QWidget):
         self._fill_moments(result)
         self.moment = result.timestamp if result.kind == "video" else None
         self._load_large(result, self.moment)
+        self.image.set_boxes(result.text_boxes if result.kind == "photo" else ())
         path = result.path
         self.runner.submit(lambda: self.library.details(result.media_id),
                            lambda d, e: self._details_ready(path, d, e), pool="interactive", coalesce="details")
+        self._show_text(None)
+        self.reload_text()
+
+    # -- the photo's text ------------------------------------------------------------------
+    def reload_text(self) -> None:
+        """Read the shown photo's text (again: after an indexing run, it may have been read since)."""
+        result = self.result
+        if result is not None and result.kind == "photo":
+            self.runner.submit(lambda: self.library.photo_text(result.media_id),
+                               lambda t, e: self._text_ready(result, t, e), pool="interactive", coalesce="photo-text")
+
+    def _show_text(self, photo_text) -> None:
+        self.photo_text = photo_text
+        text = photo_text.text if photo_text is not None else ""
+        self.text_view.setPlainText(text)
+        shown = min(max(1, text.count("\n") + 1), 6)  # as tall as the text, up to 6 lines (then it scrolls)
+        margins = self.text_view.contentsMargins()
+        self.text_view.setFixedHeight(int(self.text_view.fontMetrics().lineSpacing() * shown
+                                          + 2 * self.text_view.document().documentMargin()
+                                          + margins.top() + margins.bottom() + 2))
+        for widget in (self.text_label, self.text_view, self.copy_text_button):
+            widget.setVisible(bool(text))
+
+    def _text_ready(self, result: SearchResult, photo_text, error: BaseException | None) -> None:
+        if result is not self.result:
+            return  # another result was chosen meanwhile
+        self._show_text(photo_text if error is None else None)
+
+    def text_lines(self) -> list[str]:
+        """The photo's text as listed in the details, line by line."""
+        return [line.text for line in self.photo_text.lines] if self.photo_text is not None else []
+
+    def copy_text(self) -> None:
+        if self.photo_text is not None and self.photo_text.text:
+            QGuiApplication.clipboard().setText(self.photo_text.text)
 
     def _fill_basic(self, result: SearchResult) -> None:
         self._set("date", format_date(result.date))

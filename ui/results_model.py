@@ -36,6 +36,12 @@ def section_label(epoch: float | None) -> str:
 
 
 
+def text_label(result: SearchResult) -> str:
+    """The words a result was found by, as the grid shows them ('“GATE B42”'); '' when none."""
+    text = " ".join((result.text or "").split())
+    return f"\u201c{text}\u201d" if text else ""
+
+
 def thumb_bucket(px: float) -> int:
     """Round a pixel size up to a multiple of 64 so small zoom changes reuse cached files."""
     return max(64, int(math.ceil(px / 64.0)) * 64)
@@ -153,9 +159,12 @@ class ResultsModel(QAbstractListModel):
                 lines.append(f"length {format_timestamp(result.duration)}")
             if not self.browsing:
                 lines.append(f"match: {self.score_text(result)}")
+            if result.text:
+                lines.append(f"text: {text_label(result)}")
             return "\n".join(lines)
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            return f"{os.path.basename(result.path)}, {result.kind}"
+            found = f", text {text_label(result)}" if result.text else ""
+            return f"{os.path.basename(result.path)}, {result.kind}{found}"
         return None
 
     def flags(self, index: _Index) -> Qt.ItemFlag:

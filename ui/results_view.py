@@ -21,6 +21,7 @@ from ui.results_model import (
     SectionRole,
     SectionStartRole,
     ThumbFailedRole,
+    text_label,
     thumb_bucket,
 )
 
@@ -73,6 +74,7 @@ class ResultDelegate(QStyledItemDelegate):
         self.thumb_size = 168
         self.show_scores = False
         self.browsing = False  # no query: no scores to show
+        self.last_text_badge = ""
 
     def cell_size(self, option_font: QFont) -> QSize:
         line = QFontMetrics(option_font).height()
@@ -128,6 +130,8 @@ class ResultDelegate(QStyledItemDelegate):
             text = model.score_text(result) if isinstance(model, ResultsModel) else ""
             if text:
                 paint_badge(painter, box, option.font, text, Qt.Corner.TopRightCorner)
+        if result.text:
+            self._paint_text_badge(painter, box, option.font, text_label(result))
         if index.data(SectionStartRole):
             paint_badge(painter, box, option.font, index.data(SectionRole) or "", Qt.Corner.TopLeftCorner)
 
@@ -141,6 +145,29 @@ class ResultDelegate(QStyledItemDelegate):
         if option.state & QStyle.StateFlag.State_HasFocus and selected:
             pass  # the selection frame already shows focus; no dotted rectangle
         painter.restore()
+
+    def _paint_text_badge(self, painter: QPainter, box: QRectF, font: QFont, label: str) -> None:
+        """The words the photo was found by, in a pill along the thumbnail's bottom edge (inside the
+        picture, so the cell keeps its size)."""
+        small = QFont(font)
+        small.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
+        metrics = QFontMetrics(small)
+        margin = 4 if box.height() < 100 else 6
+        room = int(box.width() - 2 * margin - 12)
+        if room < 24:
+            return
+        shown = metrics.elidedText(label, Qt.TextElideMode.ElideRight, room)
+        width, height = metrics.horizontalAdvance(shown) + 12, metrics.height() + 4
+        pill = QRectF(box.left() + margin, box.bottom() - height - margin, width, height)
+        painter.save()
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(0, 0, 0, 175))
+        painter.drawRoundedRect(pill, 4, 4)
+        painter.setFont(small)
+        painter.setPen(QColor(255, 236, 140))  # the preview's highlight colour: "these words"
+        painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, shown)
+        painter.restore()
+        self.last_text_badge = shown  # what was drawn last (tests)
 
     def _paint_video_badge(self, painter: QPainter, box: QRectF, font: QFont, result: SearchResult) -> None:
         label = format_timestamp(result.timestamp) if result.timestamp is not None else ""
