@@ -11,7 +11,8 @@ The combination rule (README "Text in photos"):
 * Photos without matching text keep their picture score: they are still found by their picture.
 * Quoted words or phrases (``"B42"``, ``"wifi password"``) must appear in the text; when a query
   has any, results lacking them are excluded.
-* Common English filler words ("a", "the", "of", "photo"…) and single letters are not matched.
+* Common English filler words ("a", "the", "of", "photo"…) and single letters are not matched; a single
+  digit ("platform 7") is, as a whole word.
 
 Filters (folder, type, dates, limit) are applied by the picture ranking both signals go through;
 ``min_score`` applies to the combined score.
@@ -74,7 +75,8 @@ class TextQuery:
         rest = _QUOTED.sub(" ", query)
         words = []
         for word in _WORD.findall(_norm(rest)):
-            if word in _STOPWORDS or (len(word) < 2 and not _is_cjk(word)) or word.replace("_", "") == "":
+            if word in _STOPWORDS or (len(word) < 2 and not _is_cjk(word) and not word.isdigit()) \
+                    or word.replace("_", "") == "":
                 continue
             words.append(word)
         return cls(tuple(dict.fromkeys([*required, *words])), required)
@@ -87,6 +89,8 @@ def _word_pattern(word: str) -> re.Pattern[str]:
     body = r"\s+".join(re.escape(part) for part in word.split())
     if _is_cjk(word) or len(word) >= _ANYWHERE_LEN:
         return re.compile(body)
+    if len(word) == 1:  # a lone digit ("platform 7") is a whole word: not the 7 of "72"
+        return re.compile(r"(?<![^\W_])" + body + r"(?![^\W_])")
     return re.compile(r"(?<![^\W_])" + body)  # at the start of a word
 
 

@@ -39,6 +39,13 @@ def test_words_match_at_word_starts_and_long_or_cjk_words_anywhere():
     assert not _hit('"B42" gate', "GATE B43").has_required
 
 
+def test_a_single_digit_is_a_word_that_must_stand_alone():
+    assert TextQuery.parse("platform 7").words == ("platform", "7")
+    assert _hit("platform 7", "PLATFORM 7").coverage == 1.0
+    assert _hit("platform 7", "PLATFORM 8").coverage == 0.5
+    assert _hit("platform 7", "PLATFORM 72").coverage == 0.5  # not the 7 of 72
+
+
 @pytest.mark.skipif(font_path("DejaVuSans-Bold.ttf") is None, reason="fonts-dejavu-core is not installed")
 def test_library_setting_photo_text_and_stale_text(library, tmp_path):
     folder = tmp_path / "photos"
