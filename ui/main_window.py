@@ -372,11 +372,14 @@ class MainWindow(PagesMixin, SearchMixin, BrowseMixin, ActionsMixin, FoldersMixi
     def _restore_settings(self) -> None:
         if self.settings.geometry is not None:
             self.restoreGeometry(self.settings.geometry)
-        else:
-            screen = QGuiApplication.primaryScreen()
-            if screen is not None:
-                area = screen.availableGeometry()
+        screen = QGuiApplication.primaryScreen()
+        if screen is not None:
+            area = screen.availableGeometry()
+            if self.settings.geometry is None:
                 self.resize(min(1280, int(area.width() * 0.85)), min(820, int(area.height() * 0.85)))
+            elif self.width() > area.width() or self.height() > area.height():  # saved on a larger screen
+                self.resize(min(self.width(), area.width()), min(self.height(), area.height()))
+                self.move(area.topLeft())
         if self.settings.splitter is not None:
             self.splitter.restoreState(self.settings.splitter)
         # sort order and cut-off are per search (a new one starts at best match, with the rule's cut-off)
