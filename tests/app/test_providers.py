@@ -21,8 +21,9 @@ def test_status_names_the_cpu_provider(tmp_path):
     assert "provider: CPUExecutionProvider\n" in text
 
 
-def test_status_with_automatic_providers_never_crashes(tmp_path):
+def test_status_with_automatic_providers_never_crashes(tmp_path, monkeypatch):
     """MEDIASEEK_PROVIDERS unset: CUDA is wanted where onnxruntime-gpu lists it; without a GPU the reason shows."""
+    monkeypatch.delenv("MEDIASEEK_PROVIDERS", raising=False)  # tests/ui/conftest.py sets it for the session
     result = run_cli(tmp_path, "status", "--json", env={"MEDIASEEK_PROVIDERS": ""}, check=True)
     assert result.stderr == "", result.stderr  # onnxruntime's own complaints stay out of the terminal
     status = json.loads(result.stdout)
@@ -37,7 +38,8 @@ def test_status_with_automatic_providers_never_crashes(tmp_path):
 
 
 @pytest.mark.skipif(not CUDA_LISTED, reason="onnxruntime without the CUDA provider")
-def test_probe_reports_cuda_reason_when_it_cannot_load():
+def test_probe_reports_cuda_reason_when_it_cannot_load(monkeypatch):
+    monkeypatch.delenv("MEDIASEEK_PROVIDERS", raising=False)
     info = probe_providers(["CUDAExecutionProvider", "CPUExecutionProvider"])
     assert info.wanted == "CUDAExecutionProvider"
     if info.provider == "CPUExecutionProvider":  # no GPU on this machine
