@@ -479,9 +479,11 @@ class Library:
         active = self.models.active_name
         if not active:
             return {} if by_root else 0
-        has_vector = (select(Embedding.media_id).join(ModelRecord, Embedding.model_id == ModelRecord.id)
-                      .where(Embedding.media_id == Media.id, ModelRecord.name == active).exists())
-        where = (Media.status == "indexed") & ~has_vector
+        # NOT IN an uncorrelated subquery: SQLite builds its set once. A correlated NOT EXISTS was
+        # planned over the (model_id, id) index, a scan of every vector per file (75 s at 10k files).
+        model_id = select(ModelRecord.id).where(ModelRecord.name == active).scalar_subquery()
+        with_vector = select(Embedding.media_id).where(Embedding.model_id == model_id)
+        where = (Media.status == "indexed") & Media.id.not_in(with_vector)
         if by_root:
             return dict(session.execute(select(Media.root_id, func.count()).where(where)
                                         .group_by(Media.root_id)).all())
