@@ -34,6 +34,13 @@ from open_clip.constants import HF_SAFE_WEIGHTS_NAME, HF_WEIGHTS_NAME
 from open_clip.convert import convert_state_dict
 from open_clip.model import convert_to_custom_text_state_dict
 
+from indexer.export_checks import (  # noqa: F401 - ExportError/ParityError are part of this module's API
+    _BATCHES, _SAMPLE_TEXTS, _TEXT_BATCHES, ExportError, ParityError, _first_line, _parity_figures, _run_onnx,
+    _sample_images,
+)
+from indexer.export_towers import (
+    _can_trim_text, _ImageTower, _length_agnostic_attention, _TextTower, _TrimmedTextTower, trim_tokens,
+)
 from indexer.manifest import ModelManifest, sha256_file
 
 log = logging.getLogger(__name__)
@@ -52,22 +59,6 @@ _FIND_NAMES_HINT = (
 )
 
 Progress = Callable[[str], None]
-
-
-class ExportError(Exception):
-    """An export was refused; `reason` (also `str(e)`) says why in one line."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class ParityError(ExportError):
-    """ONNX and PyTorch outputs disagree; `figures` holds the measured parity numbers."""
-
-    def __init__(self, reason: str, figures: dict[str, Any]) -> None:
-        super().__init__(reason)
-        self.figures = figures
 
 
 # --------------------------------------------------------------------------- architectures
@@ -274,11 +265,6 @@ def _apply_state_dict(model: torch.nn.Module, state: dict[str, torch.Tensor], ar
     model.load_state_dict(state, strict=True)
 
 
-def _first_line(exc: BaseException, limit: int = 200) -> str:
-    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _say(progress: Progress | None, message: str) -> None:
     log.info(message)
     if progress is not None:
@@ -456,107 +442,6 @@ def pretrained_source(arch: str, pretrained: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- export + parity
 
 
-class _ImageTower(torch.nn.Module):
-    def __init__(self, model: torch.nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return self.model.encode_image(image, normalize=False)
-
-
-class _TextTower(torch.nn.Module):
-    def __init__(self, model: torch.nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, text: torch.Tensor) -> torch.Tensor:
-        return self.model.encode_text(text, normalize=False)
-
-
-class _TrimmedTextTower(torch.nn.Module):
-    """The text tower of a causal CLIP text transformer, for any sequence length up to the context.
-
-    With a causal mask the pooled (end-of-text) token never sees the padding after it, so
-    running only up to the longest end-of-text token gives the same embedding as the full
-    77 tokens — and a short query costs a fraction of the compute. Same steps as
-    ``open_clip.CLIP.encode_text``, with the positional embedding and mask cut to the input.
-    """
-
-    def __init__(self, model: torch.nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, text: torch.Tensor) -> torch.Tensor:
-        from open_clip.transformer import text_global_pool
-
-        m = self.model
-        length = text.shape[1]
-        x = m.token_embedding(text)
-        x = x + m.positional_embedding[:length]
-        x = m.transformer(x, attn_mask=m.attn_mask[:length, :length])
-        x = m.ln_final(x)
-        x = text_global_pool(x, text, m.text_pool_type, eos_token_id=getattr(m, "text_eos_id", None))
-        if m.text_projection is not None:
-            x = m.text_projection(x) if isinstance(m.text_projection, torch.nn.Linear) else x @ m.text_projection
-        return x
-
-
-class _LengthAgnosticAttention(torch.nn.Module):
-    """Self-attention computed from an ``nn.MultiheadAttention``'s weights without baking the
-    sequence length into the graph (the stock module's traced reshapes fix it to the example's).
-    Used only while exporting a trimmable text tower; parity against the stock module is checked."""
-
-    def __init__(self, mha: torch.nn.MultiheadAttention) -> None:
-        super().__init__()
-        self.mha = mha
-
-    def forward(self, q, k=None, v=None, need_weights=False, attn_mask=None):
-        mha = self.mha
-        x = q if mha.batch_first else q.transpose(0, 1)
-        heads = mha.num_heads
-        head_dim = mha.embed_dim // heads
-        batch = x.shape[0]
-        qkv = torch.nn.functional.linear(x, mha.in_proj_weight, mha.in_proj_bias)
-        qkv = qkv.reshape(batch, -1, 3, heads, head_dim).permute(2, 0, 3, 1, 4)
-        scores = (qkv[0] * head_dim ** -0.5) @ qkv[1].transpose(-2, -1)
-        if attn_mask is not None:
-            scores = scores + attn_mask
-        out = (scores.softmax(dim=-1) @ qkv[2]).transpose(1, 2).reshape(batch, -1, mha.embed_dim)
-        out = mha.out_proj(out)
-        return (out if mha.batch_first else out.transpose(0, 1)), None
-
-
-@contextlib.contextmanager
-def _length_agnostic_attention(model: torch.nn.Module):
-    """Swap the text transformer's attention modules for ``_LengthAgnosticAttention`` meanwhile."""
-    swapped = []
-    for block in model.transformer.resblocks:
-        attn = getattr(block, "attn", None)
-        if isinstance(attn, torch.nn.MultiheadAttention) and attn._qkv_same_embed_dim:
-            block.attn = _LengthAgnosticAttention(attn)
-            swapped.append((block, attn))
-    try:
-        yield
-    finally:
-        for block, attn in swapped:
-            block.attn = attn
-
-
-def _can_trim_text(model: torch.nn.Module) -> bool:
-    """Causal CLIP text towers pooled at the end-of-text token (the highest id) can be trimmed."""
-    return (
-        isinstance(model, open_clip.CLIP)
-        and getattr(model, "attn_mask", None) is not None
-        and getattr(model, "text_pool_type", None) == "argmax"
-    )
-
-
-def trim_tokens(tokens: np.ndarray) -> np.ndarray:
-    """Cut a batch of token ids after the last end-of-text token (the highest id in each row)."""
-    return tokens[:, : int(tokens.argmax(axis=1).max()) + 1]
-
-
 def export_model(
     model: torch.nn.Module,
     *,
@@ -630,12 +515,12 @@ def export_model(
         exported_text_tower.eval()
 
         _say(progress, "checking ONNX against PyTorch")
-        image_onnx = _run_onnx(work / VISUAL_FILE, VISUAL_INPUT["name"], [images[s].numpy() for s in _BATCHES])
+        image_onnx = _run_onnx(work / VISUAL_FILE, VISUAL_INPUT["name"], OUTPUT_NAME, [images[s].numpy() for s in _BATCHES])
         # The reference ran on all 77 tokens; a trimmed graph gets the trimmed batch, as at runtime.
         text_batches = [texts[s].numpy() for s in _TEXT_BATCHES]
         if trim:
             text_batches = [trim_tokens(batch) for batch in text_batches]
-        text_onnx = _run_onnx(work / TEXTUAL_FILE, TEXTUAL_INPUT["name"], text_batches)
+        text_onnx = _run_onnx(work / TEXTUAL_FILE, TEXTUAL_INPUT["name"], OUTPUT_NAME, text_batches)
         figures = _parity_figures(image_ref, image_onnx, text_ref, text_onnx, embed_dim)
         _check_parity(figures)
 
@@ -716,56 +601,6 @@ def _export_tower(tower: torch.nn.Module, example: torch.Tensor | np.ndarray, pa
         raise ExportError(f"ONNX export of {path.stem} failed: {_first_line(exc)}") from exc
 
 
-def _run_onnx(path: Path, input_name: str, batches: list[np.ndarray]) -> list[np.ndarray]:
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    try:
-        session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
-        return [np.asarray(session.run([OUTPUT_NAME], {input_name: batch})[0], dtype=np.float32) for batch in batches]
-    except Exception as exc:
-        raise ExportError(f"onnxruntime cannot run {path.name}: {_first_line(exc)}") from exc
-
-
-def _row_cosines(reference: np.ndarray, candidate: np.ndarray) -> np.ndarray:
-    a = reference.astype(np.float64)
-    b = candidate.astype(np.float64)
-    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cos = (a * b).sum(axis=1) / norms
-    both_zero = (np.linalg.norm(a, axis=1) == 0) & (np.linalg.norm(b, axis=1) == 0)
-    return np.where(both_zero, 1.0, cos)
-
-
-def _parity_figures(
-    image_ref: list[np.ndarray],
-    image_onnx: list[np.ndarray],
-    text_ref: list[np.ndarray],
-    text_onnx: list[np.ndarray],
-    embed_dim: int,
-) -> dict[str, Any]:
-    figures: dict[str, Any] = {}
-    for tower, refs, outs in (("visual", image_ref, image_onnx), ("textual", text_ref, text_onnx)):
-        for ref, out in zip(refs, outs):
-            if out.shape != ref.shape:
-                raise ParityError(
-                    f"{tower}.onnx returns shape {list(out.shape)} for a batch of {ref.shape[0]}, "
-                    f"PyTorch {list(ref.shape)}",
-                    {},
-                )
-        ref_all = np.concatenate(refs)
-        out_all = np.concatenate(outs)
-        cos = _row_cosines(ref_all, out_all)
-        finite = np.isfinite(cos)
-        figures[f"{tower}_min_cosine"] = float(cos.min()) if finite.all() else float("nan")
-        figures[f"{tower}_max_abs_diff"] = float(np.abs(ref_all - out_all).max())
-        figures[f"{tower}_samples"] = int(ref_all.shape[0])
-    figures["samples"] = figures["visual_samples"] + figures["textual_samples"]
-    figures["batch_sizes"] = sorted({s.stop - s.start for s in _BATCHES + _TEXT_BATCHES})
-    return figures
-
-
 def _check_parity(figures: dict[str, Any]) -> None:
     threshold = PARITY_MIN_COSINE
     figures["min_required"] = threshold
@@ -777,60 +612,3 @@ def _check_parity(figures: dict[str, Any]) -> None:
                 f"(max abs diff {figures[f'{tower}_max_abs_diff']:.3g}); export refused",
                 figures,
             )
-
-
-# --------------------------------------------------------------------------- sample inputs
-
-# Batches of 3, 1 and 2 rows: ONNX must honour the dynamic batch axis, not just the traced size.
-_BATCHES = [slice(0, 3), slice(3, 4), slice(4, 6)]
-_TEXT_BATCHES = [slice(0, 3), slice(3, 4), slice(4, 10)]
-
-_SAMPLE_TEXTS = [
-    "a photo of a dog",
-    "Dog running on a beach at sunset!",
-    "",
-    "x",
-    "a birthday party with candles, balloons and a chocolate cake on the kitchen table",
-    "IMG_2041.JPG taken 2023-07-14 12:30",
-    "Le chat dort sur le canapé",
-    "東京の夜景",
-    "snow   covered\tmountains \n under a blue sky 🏔️",
-    " ".join(["a long winding road through green hills with sheep and stone walls"] * 8),
-]
-
-
-def _sample_images(height: int, width: int, mean: list[float], std: list[float]) -> torch.Tensor:
-    """Six normalised images in [N, 3, H, W]: noise, gradient, a synthetic scene, stripes, dark, bright.
-
-    Varied on purpose: a tracing bug often shows only for some inputs (e.g. a baked-in branch).
-    """
-    rng = np.random.default_rng(1234)
-    y = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
-    x = np.linspace(0.0, 1.0, width, dtype=np.float32)[None, :]
-    ones = np.ones((height, width), dtype=np.float32)
-
-    noise = rng.random((3, height, width), dtype=np.float32)
-    gradient = np.stack([x * ones, y * ones, (1 - x) * (1 - y) * ones])
-
-    # A plausible outdoor picture: sky fading to the horizon, green ground, a sun, a dark shape, grain.
-    horizon = 0.62
-    sky = y < horizon
-    scene = np.empty((3, height, width), dtype=np.float32)
-    scene[0] = np.where(sky, 0.35 + 0.4 * y, 0.18 + 0.1 * x)
-    scene[1] = np.where(sky, 0.55 + 0.3 * y, 0.45 - 0.2 * (y - horizon))
-    scene[2] = np.where(sky, 0.95 - 0.2 * y, 0.15 + 0 * x)
-    sun = (x - 0.75) ** 2 + (y - 0.22) ** 2 < 0.006
-    scene[:, sun] = np.array([1.0, 0.95, 0.7], dtype=np.float32)[:, None]
-    tree = ((x - 0.3) ** 2 / 0.01 + (y - 0.5) ** 2 / 0.04) < 1.0
-    scene[:, tree] = np.array([0.1, 0.25, 0.08], dtype=np.float32)[:, None]
-    scene = np.clip(scene + rng.normal(0, 0.02, scene.shape).astype(np.float32), 0, 1)
-
-    stripes = np.stack([((np.floor(x * 16) + np.floor(y * 16)) % 2) * ones] * 3)
-    stripes[1] *= 0.5
-    dark = np.full((3, height, width), 0.03, dtype=np.float32) + 0.02 * noise
-    bright = np.full((3, height, width), 0.97, dtype=np.float32) - 0.02 * noise
-
-    pixels = np.stack([noise, gradient, scene, stripes, dark, bright]).astype(np.float32)
-    mean_arr = np.asarray(mean, dtype=np.float32)[None, :, None, None]
-    std_arr = np.asarray(std, dtype=np.float32)[None, :, None, None]
-    return torch.from_numpy((pixels - mean_arr) / std_arr)
