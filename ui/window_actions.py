@@ -114,6 +114,8 @@ class ActionsMixin:
             return False
         self._hold_next = False
         shown = {r.media_id for r in self.model.results}
+        if not shown:
+            return False  # an empty grid has nothing under the pointer to move: show the results
         new = sum(1 for r in results if r.media_id not in shown)
         if new == 0:
             # nothing new: what is on screen stays exactly where it is (files that went are dropped now)
