@@ -1,6 +1,10 @@
 """Background indexing for the window: start, pause, resume, cancel, and progress.
 
-``Library.index`` runs as one long task on the bulk pool. Its progress callback is called from
+``Library.index`` runs in a child process (``app.index_worker``, driven through ``QProcess``): its
+decoding and SQLite writes would otherwise hold the window's GIL and stall the event loop. The child
+streams progress as JSON lines (parsed in the GUI thread, a few a second) and takes pause/resume/
+cancel on stdin. With a ``SyncTaskRunner`` (tests that want everything inline) the old in-process
+path runs instead: ``Library.index`` as one long task on the runner. Its progress callback is called from
 indexing threads many times a second; it only stores the latest event, and a GUI-thread timer
 reads it a few times a second. The indexer therefore never waits for the GUI and the GUI is never
 flooded with queued events. While embedding advances, ``new_results`` fires every couple of
@@ -8,15 +12,22 @@ seconds so an open search can refresh.
 """
 from __future__ import annotations
 
+import json
 import logging
+import os
+import sys
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
+from app.errors import MediaseekError
+from app.index_worker import progress_from_dict, report_from_dict
 from app.library import Library
 from indexer.events import IndexProgress, IndexReport
+from ui.tasks import SyncTaskRunner
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +74,10 @@ class IndexingController(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(poll_ms)
         self._timer.timeout.connect(self._poll)
+        self.in_process = isinstance(runner, SyncTaskRunner)
+        self.process: QProcess | None = None
+        self._buffer = b""
+        self._outcome: tuple[IndexReport | None, BaseException | None] | None = None
 
     @property
     def paused(self) -> bool:
@@ -86,6 +101,12 @@ class IndexingController(QObject):
         self._refreshed_done = 0
         library, box, cancel, pause = self.library, self._box, self._cancel, self._pause
         folders = list(folders)
+        if not self.in_process:
+            self._timer.start()
+            self.started.emit()
+            self.paused_changed.emit(False)
+            self._start_process(folders)
+            return
 
         def job() -> IndexReport:
             return library.index(folders, on_progress=box.put, cancel=cancel, pause=pause)
@@ -98,11 +119,13 @@ class IndexingController(QObject):
     def pause(self) -> None:
         if self.running and not self._pause.is_set():
             self._pause.set()
+            self._send("pause")
             self.paused_changed.emit(True)
 
     def resume(self) -> None:
         if self._pause.is_set():
             self._pause.clear()
+            self._send("resume")
             self.paused_changed.emit(False)
 
     def cancel(self) -> None:
@@ -111,6 +134,93 @@ class IndexingController(QObject):
         if self.running:
             self._cancel.set()
             self._pause.clear()
+            self._send("cancel")
+
+    def shutdown(self, wait_ms: int = 5000) -> None:
+        """Cancel, wait up to ``wait_ms`` for the child to stop at a batch, then kill it (window closing)."""
+        self.cancel()
+        process = self.process
+        if process is None or process.state() == QProcess.ProcessState.NotRunning:
+            return
+        process.closeWriteChannel()  # EOF cancels too
+        if not process.waitForFinished(wait_ms):
+            log.warning("indexing did not stop in %d ms; killing it", wait_ms)
+            process.kill()
+            process.waitForFinished(2000)
+
+    # -- the child process ---------------------------------------------------------------
+    def _start_process(self, folders: list[str]) -> None:
+        paths = self.library.paths
+        args = ["-m", "app.index_worker", "--data", str(paths.data), "--cache", str(paths.cache),
+                "--logs", str(paths.logs)]
+        providers = self.library._providers or [p for p in os.environ.get("MEDIASEEK_PROVIDERS", "").split(",") if p]
+        if providers:
+            args += ["--providers", ",".join(providers)]
+        args += ["--", *folders]
+        env = QProcessEnvironment.systemEnvironment()
+        root = str(Path(__file__).resolve().parents[1])  # the child imports this very code
+        env.insert("PYTHONPATH", os.pathsep.join(p for p in (root, env.value("PYTHONPATH", "")) if p))
+        process = QProcess(self)
+        process.setProcessEnvironment(env)
+        process.setProcessChannelMode(QProcess.ProcessChannelMode.ForwardedErrorChannel)
+        process.readyReadStandardOutput.connect(self._read_output)
+        process.finished.connect(self._process_finished)
+        process.errorOccurred.connect(self._process_error)
+        self.process = process
+        self._buffer = b""
+        self._outcome = None
+        process.start(sys.executable, args)
+
+    def _send(self, command: str) -> None:
+        process = self.process
+        if process is not None and process.state() != QProcess.ProcessState.NotRunning:
+            process.write((command + "\n").encode())  # buffered by Qt until the child has started
+
+    def _read_output(self) -> None:
+        process = self.process
+        if process is None:
+            return
+        self._buffer += bytes(process.readAllStandardOutput())
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                message = json.loads(line)
+                kind = message.get("type")
+                if kind == "progress":
+                    self._box.put(progress_from_dict(message["event"]))
+                elif kind == "report":
+                    self._outcome = (report_from_dict(message["report"]), None)
+                elif kind == "error":
+                    text = message.get("message") or "indexing failed"
+                    error = MediaseekError(text) if message.get("kind") == "MediaseekError" else RuntimeError(text)
+                    self._outcome = (None, error)
+            except (ValueError, KeyError, TypeError) as exc:
+                log.warning("unreadable line from the indexing process: %r (%s)", line[:200], exc)
+
+    def _process_finished(self, exit_code: int, exit_status) -> None:
+        sender = self.sender()
+        if sender is not self.process:
+            return
+        self._read_output()
+        self._finish_process(exit_code, exit_status == QProcess.ExitStatus.CrashExit)
+
+    def _process_error(self, error) -> None:
+        if self.process is not None and error == QProcess.ProcessError.FailedToStart:
+            self._outcome = (None, RuntimeError(f"could not start indexing: {self.process.errorString()}"))
+            self._finish_process(-1, True)
+
+    def _finish_process(self, exit_code: int, crashed: bool) -> None:
+        process, self.process = self.process, None
+        if process is None:
+            return
+        outcome = self._outcome
+        if outcome is None:
+            how = "was killed" if crashed else f"exited with code {exit_code}"
+            outcome = (None, RuntimeError(f"the indexing process {how} before finishing"))
+        process.deleteLater()
+        self._done(*outcome)
 
     def _poll(self) -> None:
         event = self._box.take()

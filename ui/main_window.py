@@ -100,6 +100,7 @@ class MainWindow(PagesMixin, SearchMixin, BrowseMixin, ActionsMixin, FoldersMixi
         self.context_menu = None
         self.viewer = Viewer(self.thumbnails, self.runner, self)
         self._pending_jump: int | None = None
+        self.browse_newest_first = True  # the order chosen while browsing (searches start at best match)
         self._hold_next = False  # the next result list comes from indexing: announce it, don't reflow
         self._held: tuple | None = None
         self._build()
@@ -516,7 +517,7 @@ class MainWindow(PagesMixin, SearchMixin, BrowseMixin, ActionsMixin, FoldersMixi
         if not self._closing:
             self._closing = True
             self.save_settings()
-            self.indexing.cancel()
+            self.indexing.shutdown()  # stops the indexing process (kills it after a few seconds)
             if self.model_dialog is not None and self.model_dialog.process is not None:
                 self.model_dialog.reject()
             if self.failures_dialog is not None:

@@ -20,10 +20,16 @@ def test_progress_texts():
     assert "cancelled" in describe_report(IndexReport(embedded=4, cancelled=True), None)
 
 
-def test_pause_cancel_then_index_while_a_search_is_open(qtbot, make_window, tmp_path):
+def many_photos(tmp_path):
+    """COUNT small JPEGs in tmp_path/many: enough that indexing takes a few seconds."""
     folder = tmp_path / "many"
     for i in range(COUNT):
         save_jpeg(folder / f"IMG_{i:04d}.jpg", scene("noise", (320, 240), seed=i))
+    return folder
+
+
+def test_pause_cancel_then_index_while_a_search_is_open(qtbot, make_window, tmp_path):
+    folder = many_photos(tmp_path)
     window = make_window()
     wait_idle(qtbot, window)
     assert window.current_page() == "welcome"
@@ -93,3 +99,61 @@ def test_a_broken_file_is_not_counted_as_a_photo(qtbot, make_window, indexed):
     assert window.sidebar.folder_count(str(indexed / "beach")) == 2
     assert window.sidebar.folder_count(None) == 5 and window.sidebar.folder_indexed(None) == 5
     assert "broken.jpg" not in [r.path.rsplit("/", 1)[-1] for r in window.model.results]
+
+
+def _children() -> set[int]:
+    import psutil
+
+    return {p.pid for p in psutil.Process().children(recursive=True)}
+
+
+def test_progress_then_a_killed_child_then_a_new_run(qtbot, make_window, tmp_path):
+    import os
+    import signal
+
+    folder = many_photos(tmp_path)
+    window = make_window()
+    wait_idle(qtbot, window)
+    events = []
+    window.indexing.progress.connect(events.append)
+    window.indexing.start([str(folder)])
+    window.indexing.pause()
+    qtbot.waitUntil(lambda: window.indexing.last_event is not None and window.indexing.last_event.phase == "embed",
+                    timeout=30_000)
+    assert events and events[-1].total == COUNT
+    os.kill(window.indexing.process.processId(), signal.SIGKILL)
+    finished = []
+    window.indexing.finished.connect(lambda report, error: finished.append((report, error)))
+    qtbot.waitUntil(lambda: not window.indexing.running, timeout=30_000)
+    report, error = finished[-1]
+    assert report is None and "killed" in str(error)
+    assert window.message_bar.text.text().startswith("Indexing stopped") and "\n" not in window.message_bar.text.text()
+    window.start_indexing()  # the window is still usable and the next run completes
+    qtbot.waitUntil(lambda: not window.indexing.running, timeout=120_000)
+    assert window.indexing.last_report.embedded == COUNT
+
+
+def test_closing_the_window_stops_the_child(qtbot, make_window, tmp_path):
+    import sqlite3
+
+    folder = tmp_path / "many"
+    for i in range(80):
+        save_jpeg(folder / f"IMG_{i:04d}.jpg", scene("noise", (320, 240), seed=i))
+    window = make_window()
+    wait_idle(qtbot, window)
+    before = _children()
+    window.indexing.start([str(folder)])
+    qtbot.waitUntil(lambda: window.indexing.last_event is not None and window.indexing.last_event.done > 0
+                    and window.indexing.last_event.phase in ("embed", "text"), timeout=60_000)
+    assert window.indexing.running
+    pid = window.indexing.process.processId()
+    assert pid in _children()
+    window.close()
+    import psutil
+
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert _children() - before == set()
+    home = window.library.paths.data
+    with sqlite3.connect(home / "library.db") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert db.execute("SELECT count(*) FROM embeddings").fetchone()[0] > 0  # committed batches stay
