@@ -242,9 +242,11 @@ class ClipModel:
     @property
     def text(self) -> TextEncoder:
         if self._text is None:
+            # No spinning: a query is one short run, and in the window the encoder's idle workers
+            # would otherwise busy-wait on the cores the GUI thread needs (bench/bench_gui.py stalls).
             self._text = TextEncoder(self.dir / "textual.onnx", self.tokenizer,
                                      trim=(self.manifest.textual_input or {}).get("trim") == "eot",
-                                     providers=self._providers, threads=self._threads,
+                                     providers=self._providers, threads=self._threads, allow_spinning=False,
                                      io=self.manifest.textual_input, model_name=self.name)
         return self._text
 

@@ -34,6 +34,29 @@ IsRootRole = Qt.ItemDataRole.UserRole + 2
 DimRole = Qt.ItemDataRole.UserRole + 3
 
 
+
+_TOP = object()  # a row at the top level of the tree
+
+
+def _folder_totals(root_paths: list[str], counts: dict[str, int | tuple[int, int]]) -> tuple[dict, dict]:
+    """Files below each folder (its own and its subfolders'), total and indexed."""
+    totals: dict[str, int] = {}
+    done: dict[str, int] = {}
+    for folder, value in counts.items():
+        indexed, n = value if isinstance(value, tuple) else (value, value)
+        root = next((r for r in root_paths if folder == r or folder.startswith(r.rstrip(os.sep) + os.sep)), None)
+        if root is None:
+            continue
+        current = folder
+        while True:
+            totals[current] = totals.get(current, 0) + n
+            done[current] = done.get(current, 0) + indexed
+            if current == root or len(current) <= len(root):
+                break
+            current = os.path.dirname(current)
+    return totals, done
+
+
 class _CountDelegate(QStyledItemDelegate):
     """Draws the file counts in a dimmer colour (unless the row is selected)."""
 
@@ -122,57 +145,43 @@ class LibrarySidebar(QWidget):
 
     # -- content ---------------------------------------------------------------------------
     def set_library(self, roots: list[RootInfo], counts: dict[str, int | tuple[int, int]]) -> None:
-        """``counts``: files directly in each folder, or (indexed, total) while some wait to be indexed."""
+        """``counts``: files directly in each folder, or (indexed, total) while some wait to be indexed.
+
+        While indexing this runs every few seconds: when the folders are the same as shown, only the
+        numbers and tooltips change in place (rebuilding a tree of hundreds of folders took ~80 ms of
+        the GUI thread, bench/bench_gui.py)."""
+        self.roots = list(roots)
+        root_paths = [r.path for r in roots]
+        totals, done = _folder_totals(root_paths, counts)
+        done[None] = sum(done.get(r, 0) for r in root_paths)  # type: ignore[index]
+        self._done = done
+        rows = self._plan(roots, root_paths, totals)
+        if [row[0] for row in rows] == list(self._items):
+            for path, _label, count, _parent, _is_root, tip, italic in rows:
+                item = self._items[path]
+                self._set_number(item.index().siblingAtColumn(1), path, count)
+                if item.toolTip() != tip:
+                    item.setToolTip(tip)
+                if item.font().italic() != italic:
+                    font = item.font()
+                    font.setItalic(italic)
+                    item.setFont(font)
+            return
         expanded = {path for path, item in self._items.items()
                     if path and self.tree.isExpanded(item.index())}
         first_time = not self._items
         self._syncing = True
         self.model.removeRows(0, self.model.rowCount())
         self._items = {}
-        self.roots = list(roots)
-        totals: dict[str, int] = {}
-        done: dict[str, int] = {}
-        root_paths = [r.path for r in roots]
-        for folder, value in counts.items():
-            indexed, n = value if isinstance(value, tuple) else (value, value)
-            root = next((r for r in root_paths if folder == r or folder.startswith(r.rstrip(os.sep) + os.sep)), None)
-            if root is None:
-                continue
-            current = folder
-            while True:
-                totals[current] = totals.get(current, 0) + n
-                done[current] = done.get(current, 0) + indexed
-                if current == root or len(current) <= len(root):
-                    break
-                current = os.path.dirname(current)
-        everything = sum(totals.get(r, 0) for r in root_paths)
-        self._done = done
-        self._done[None] = sum(done.get(r, 0) for r in root_paths)  # type: ignore[index]
-        if roots:
-            all_item = self._row(self.model.invisibleRootItem(), None, "All folders", everything,
-                                 themed("drive-harddisk"))
-            all_item.setToolTip("Search the whole library")
-        for root in roots:
-            label = _display_root(root.path, root_paths)
-            item = self._row(self.model.invisibleRootItem(), root.path, label, totals.get(root.path, 0),
-                             themed("folder"), is_root=True)
-            tip = root.path
-            if root.pending:
-                tip += f"\n{root.pending:,} waiting to be indexed"
-            if root.failed:
-                tip += f"\n{root.failed:,} could not be read"
-            if not root.exists:
-                tip += "\nFolder not found (a disconnected drive?)"
+        for path, label, count, parent, is_root, tip, italic in rows:
+            under = self.model.invisibleRootItem() if parent is _TOP else self._items[parent]
+            icon = themed("drive-harddisk") if path is None else themed("folder")
+            item = self._row(under, path, label, count, icon, is_root=is_root)
+            item.setToolTip(tip)
+            if italic:
                 font = item.font()
                 font.setItalic(True)
                 item.setFont(font)
-            item.setToolTip(tip)
-            below = sorted((f for f in totals if f != root.path and f.startswith(root.path.rstrip(os.sep) + os.sep)),
-                           key=lambda p: [part.casefold() for part in p.split(os.sep)])
-            for folder in below:
-                parent = self._items.get(os.path.dirname(folder), item)
-                child = self._row(parent, folder, os.path.basename(folder), totals[folder], themed("folder"))
-                child.setToolTip(folder)
         for path, item in self._items.items():
             if path in expanded or (first_time and item.data(IsRootRole)):
                 self.tree.setExpanded(item.index(), True)
@@ -180,21 +189,56 @@ class LibrarySidebar(QWidget):
         self._syncing = False
         self._update_buttons()
 
+    @staticmethod
+    def _plan(roots: list[RootInfo], root_paths: list[str], totals: dict[str, int]) -> list[tuple]:
+        """The tree's rows in order: (path, label, count, parent path or _TOP, is_root, tooltip, italic)."""
+        rows: list[tuple] = []
+        if roots:
+            rows.append((None, "All folders", sum(totals.get(r, 0) for r in root_paths), _TOP, False,
+                         "Search the whole library", False))
+        for root in roots:
+            tip = root.path
+            if root.pending:
+                tip += f"\n{root.pending:,} waiting to be indexed"
+            if root.failed:
+                tip += f"\n{root.failed:,} could not be read"
+            if not root.exists:
+                tip += "\nFolder not found (a disconnected drive?)"
+            rows.append((root.path, _display_root(root.path, root_paths), totals.get(root.path, 0), _TOP, True,
+                         tip, not root.exists))
+            known = {root.path}
+            below = sorted((f for f in totals if f != root.path and f.startswith(root.path.rstrip(os.sep) + os.sep)),
+                           key=lambda p: [part.casefold() for part in p.split(os.sep)])
+            for folder in below:
+                parent = os.path.dirname(folder)
+                rows.append((folder, os.path.basename(folder), totals[folder], parent if parent in known else root.path,
+                             False, folder, False))
+                known.add(folder)
+        return rows
+
     def _row(self, parent: QStandardItem, path: str | None, label: str, count: int, icon,
              is_root: bool = False) -> QStandardItem:
         name = QStandardItem(icon, label)
         name.setData(path, PathRole)
         name.setData(is_root, IsRootRole)
-        indexed = getattr(self, "_done", {}).get(path, count)
-        number = QStandardItem(f"{count:,}" if indexed >= count else f"{indexed:,}/{count:,}")
-        if indexed < count:
-            number.setToolTip(f"{indexed:,} of {count:,} indexed")
+        number = QStandardItem()
         number.setData(path, PathRole)
         number.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         number.setData(True, DimRole)
         parent.appendRow([name, number])
+        self._set_number(number.index(), path, count)
         self._items[path] = name
         return name
+
+    def _set_number(self, index: QModelIndex, path: str | None, count: int) -> None:
+        """'1,234', or '240/1,234' while some wait to be indexed."""
+        indexed = getattr(self, "_done", {}).get(path, count)
+        text = f"{count:,}" if indexed >= count else f"{indexed:,}/{count:,}"
+        tip = f"{indexed:,} of {count:,} indexed" if indexed < count else ""
+        if index.data() != text:
+            self.model.setData(index, text)
+        if (index.data(Qt.ItemDataRole.ToolTipRole) or "") != tip:
+            self.model.setData(index, tip, Qt.ItemDataRole.ToolTipRole)
 
     def folder_count(self, path: str | None) -> int | None:
         item = self._items.get(path)

@@ -97,3 +97,29 @@ def test_geometry_scope_and_view_options_are_remembered(qtbot, make_window, inde
     assert second.scope == str(indexed / "city") and second.scope_chip.isVisible()
     assert second.filter_bar.scores.isChecked() and second.view.delegate.show_scores
     assert second.search.state.sort == "relevance"  # the order is per search: a new one starts at best match
+
+
+def test_sidebar_updates_counts_in_place_while_folders_stay_the_same(qtbot):
+    """Indexing refreshes the sidebar every few seconds: same folders, new numbers, same rows (no
+    rebuild that would collapse what the user expanded or cost the GUI thread a tree rebuild)."""
+    from app.library_types import RootInfo
+    from ui.sidebar import LibrarySidebar
+
+    sidebar = LibrarySidebar()
+    qtbot.addWidget(sidebar)
+    root = RootInfo(1, "/photos", files=5, pending=5)
+    sidebar.set_library([root], {"/photos/a": (0, 3), "/photos/a/b": (0, 2)})
+    item = sidebar._items["/photos/a"]
+    sidebar.tree.setExpanded(item.index(), False)
+    assert sidebar.folder_count("/photos") == 5 and sidebar.folder_indexed("/photos") == 0
+
+    sidebar.set_library([RootInfo(1, "/photos", files=5, pending=1)], {"/photos/a": (3, 3), "/photos/a/b": (1, 2)})
+    assert sidebar._items["/photos/a"] is item and not sidebar.tree.isExpanded(item.index())
+    assert sidebar.folder_indexed("/photos") == 4 and sidebar.folder_indexed("/photos/a/b") == 1
+    assert sidebar.folder_indexed(None) == 4
+    assert "1 waiting" in sidebar._items["/photos"].toolTip()
+
+    sidebar.set_library([RootInfo(1, "/photos", files=6)], {"/photos/a": 3, "/photos/a/b": 2, "/photos/c": 1})
+    assert sidebar._items["/photos/a"] is not item  # a new folder: rebuilt
+    assert sidebar.folder_count("/photos/c") == 1 and sidebar.folder_count("/photos") == 6
+    assert sidebar.model.index(0, 1).data() == "6"
