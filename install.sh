@@ -34,6 +34,7 @@ if command -v apt-get >/dev/null 2>&1; then
     libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0
     libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxkbcommon-x11-0 libxcb-image0
     libxcb-render-util0 libxcb-shape0 libxcb-randr0 libxcb-xkb1 libx11-xcb1
+    libpulse0  # Qt Multimedia links it (video playback in the viewer), even with no sound device
     xvfb xdotool imagemagick
     mate-backgrounds desktop-file-utils libglib2.0-bin
     # real fonts (Latin and Chinese) the text-in-photos tests draw with

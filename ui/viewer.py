@@ -3,8 +3,9 @@
 Left/Right step through the grid's order (results or browse order, reading further pages as it
 goes), F toggles fit / 100 %, Enter opens the file in its application, Esc (or Space) goes back to
 the same place in the grid. Photos are read at full size (EXIF orientation applied) off the GUI
-thread; a video shows the frame of its moment with "Open at m:ss" (this PySide6 build has no Qt
-Multimedia, so playback happens in the system's player).
+thread; a video plays from its moment (ui.video_player: K play/pause, J/L -5/+5 s, M mute, its
+moments ticked on the timeline). Leaving it or stepping on stops it and releases the file; where
+Qt Multimedia cannot load or play it, the moment's frame shows with "Open at m:ss" and one line why.
 """
 from __future__ import annotations
 
@@ -13,17 +14,19 @@ import os
 
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QImageReader, QKeyEvent, QPainter, QPixmap
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedLayout, QVBoxLayout, QWidget
 
 from app.library import SearchResult
 from app.thumbnails import ThumbnailCache
+from ui import video_player
 from ui.format import format_date, format_timestamp
 
 log = logging.getLogger(__name__)
 
 VIDEO_FRAME_PX = 1600
 KEYS = (Qt.Key.Key_Escape, Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Space, Qt.Key.Key_F,
-        Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Home, Qt.Key.Key_End)
+        Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Home, Qt.Key.Key_End, Qt.Key.Key_K, Qt.Key.Key_J,
+        Qt.Key.Key_L, Qt.Key.Key_M)
 
 
 class _Canvas(QWidget):
@@ -116,7 +119,11 @@ class Viewer(QWidget):
             w.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         layout.addWidget(bar)
         self.canvas = _Canvas()
-        layout.addWidget(self.canvas, 1)
+        self.stack = QStackedLayout()
+        self.stack.addWidget(self.canvas)
+        self.player: video_player.VideoPlayer | None = None  # made for the first video shown
+        self.play_note = ""  # why a video shows its frame instead of playing
+        layout.addLayout(self.stack, 1)
         self.hide()
 
     # -- showing -----------------------------------------------------------------------
@@ -145,6 +152,7 @@ class Viewer(QWidget):
         self.canvas.offset = QPointF(0, 0)
         self.canvas.message = "Loading…"
         self.canvas.update()
+        self._play(result)
         self._load(result)
         if row >= total - 2 and self.model.canFetchMore():
             self.model.fetchMore()  # stepping reaches the end of what was read: read on
@@ -172,13 +180,50 @@ class Viewer(QWidget):
             return
         if error is not None or image is None or image.isNull():
             self.canvas.message = f"Cannot show {os.path.basename(result.path)}: {error or 'unreadable'}"
+            if self.play_note:
+                self.canvas.message += f"\n{self.play_note}"
             self.canvas.pixmap = None
         else:
             pixmap = QPixmap.fromImage(image)
             self.canvas.pixmap = pixmap
-            note = "  (a frame of the video; Open plays it)" if result.kind == "video" else ""
+            note = ""
+            if result.kind == "video" and not self.playing_video():
+                note = f"  ({self.play_note})" if self.play_note else "  (a frame of the video; Open plays it)"
             self.title.setText(self.title.text().split("  (")[0] + note)
         self.canvas.update()
+
+    def _ensure_player(self) -> video_player.VideoPlayer | None:
+        if self.player is None and video_player.available():
+            self.player = video_player.VideoPlayer()
+            self.player.failed.connect(self._play_failed)
+            self.stack.addWidget(self.player)
+        return self.player
+
+    def _play(self, result: SearchResult) -> None:
+        """Play a video from its moment when Qt Multimedia can; otherwise the canvas shows its frame."""
+        self.play_note = ""
+        self.zoom_button.show()
+        if result.kind != "video":
+            if self.player is not None:
+                self.player.stop()
+            self.stack.setCurrentWidget(self.canvas)
+            return
+        if self._ensure_player() is None:
+            self.play_note = f"Cannot play videos here (Qt Multimedia: {video_player.unavailable_reason()})"
+            return
+        self.stack.setCurrentWidget(self.player)
+        self.zoom_button.hide()  # fit/100 % is for pictures
+        self.player.load(result.path, result.timestamp, [m.timestamp for m in result.moments] or
+                         ([result.timestamp] if result.timestamp is not None else []))
+
+    def _play_failed(self, message: str) -> None:
+        self.play_note = message
+        self.zoom_button.show()
+        self.stack.setCurrentWidget(self.canvas)
+        if self.canvas.pixmap is not None:
+            self.title.setText(self.title.text().split("  (")[0] + f"  ({message})")
+        else:
+            self.canvas.message = message
 
     # -- moving ------------------------------------------------------------------------
     def step(self, delta: int) -> None:
@@ -187,6 +232,10 @@ class Viewer(QWidget):
         row = max(0, min(self.model.rowCount() - 1, self.row + delta))
         if row != self.row:
             self._go(row)
+
+    def playing_video(self) -> bool:
+        """Whether the player (not the frame) shows the current item."""
+        return self.player is not None and self.stack.currentWidget() is self.player
 
     def toggle_zoom(self) -> None:
         self.canvas.fit = not self.canvas.fit
@@ -201,6 +250,8 @@ class Viewer(QWidget):
 
     def close_viewer(self) -> None:
         if self.isVisible():
+            if self.player is not None:
+                self.player.stop()
             self.hide()
             self.closed.emit(self.row)
 
@@ -224,9 +275,13 @@ class Viewer(QWidget):
             self.step(-self.row)
         elif key == Qt.Key.Key_End and self.model is not None:
             self.step(self.model.rowCount())
-        elif key == Qt.Key.Key_F:
+        elif key == Qt.Key.Key_F and not self.playing_video():
             self.toggle_zoom()
         elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             self.open_current()
+        elif key in (Qt.Key.Key_K, Qt.Key.Key_J, Qt.Key.Key_L, Qt.Key.Key_M) and self.playing_video():
+            {Qt.Key.Key_K: self.player.toggle_play, Qt.Key.Key_M: self.player.toggle_mute,
+             Qt.Key.Key_J: lambda: self.player.seek_by(-video_player.SEEK_MS),
+             Qt.Key.Key_L: lambda: self.player.seek_by(video_player.SEEK_MS)}[key]()
         else:
             super().keyPressEvent(event)
