@@ -80,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     inst.add_argument("--force", action="store_true", help="download every file again")
     inst.add_argument("--progress", choices=("bar", "json"), default="bar", help=argparse.SUPPRESS)
     imp = msub.add_parser("import", help="export a local open_clip checkpoint (offline) and activate it")
-    imp.add_argument("--arch", required=True, help="open_clip architecture name, or a model config .json")
+    imp.add_argument("--arch", default=None,
+                     help="open_clip architecture name, or a model config .json (default: guessed from the checkpoint)")
     imp.add_argument("--checkpoint", required=True, type=Path)
     imp.add_argument("--name")
     imp.add_argument("--pretrained-tag", help="take preprocessing settings from this open_clip pretrained tag")

@@ -144,12 +144,19 @@ class ModelRegistry:
         self.use(target.name)
         return manifest
 
-    def import_checkpoint(self, arch: str, checkpoint: Path, name: str | None = None,
+    def import_checkpoint(self, arch: str | None, checkpoint: Path, name: str | None = None,
                           pretrained_tag: str | None = None,
                           progress: Callable[[str], None] | None = None) -> ModelManifest:
+        """Export an open_clip checkpoint; ``arch`` None guesses it from the checkpoint's keys and shapes."""
         checkpoint = Path(checkpoint)
         if not checkpoint.is_file():
             raise NotFoundError(f"checkpoint not found: {checkpoint}")
+        if arch is None:
+            from app.checkpoint_guess import guess_checkpoint_arch
+
+            arch = guess_checkpoint_arch(checkpoint)
+            if progress is not None:
+                progress(f"detected architecture {arch}")
         arch_path = Path(arch)
         default_name = arch_path.stem if arch.endswith(".json") else arch
         target = self._target(name or default_name)
@@ -159,7 +166,14 @@ class ModelRegistry:
             return export.export_checkpoint(arch, checkpoint, tmp, name=target.name,
                                             pretrained_tag=pretrained_tag, progress=progress)
 
-        return self._run_export(target, build)
+        try:
+            return self._run_export(target, build)
+        except MediaseekError as exc:
+            if "does not fit architecture" not in str(exc):
+                raise
+            from app import checkpoint_guess
+
+            raise MediaseekError(checkpoint_guess.misfit_line(checkpoint, arch, str(exc))) from exc
 
     def install(self, spec: str, name: str | None = None,
                 progress: Callable[[str], None] | None = None, *, on_download=None, force: bool = False,

@@ -108,6 +108,7 @@ class ModelSetupDialog(QDialog):
         self.process: QProcess | None = None
         self.last_error = ""
         self._stderr = b""
+        self.detected_result: dict = {}
 
         layout = QVBoxLayout(self)
         layout.setSpacing(12)
@@ -140,6 +141,15 @@ class ModelSetupDialog(QDialog):
         self.checkpoint = QLineEdit()
         self.checkpoint.setPlaceholderText("open_clip checkpoint (.pt, .bin, .safetensors)")
         form.addRow("Checkpoint:", _with_button(self.checkpoint, "Browse…", self._browse_checkpoint))
+        self.detected = QLabel()  # "Detected: ViT-B-32-256", filled in by a child process (torch stays out)
+        self.detected.setWordWrap(True)
+        form.addRow("", self.detected)
+        self._detect: QProcess | None = None
+        self._detect_timer = QTimer(self)
+        self._detect_timer.setSingleShot(True)
+        self._detect_timer.setInterval(400)
+        self._detect_timer.timeout.connect(self.detect_architecture)
+        self.checkpoint.textChanged.connect(lambda _text: self._detect_timer.start())
         self.pages.addWidget(page)
         # onnx page
         page, form = _form_page()
@@ -209,6 +219,55 @@ class ModelSetupDialog(QDialog):
                                               "Checkpoints (*.pt *.pth *.bin *.safetensors);;All files (*)")
         if path:
             self.checkpoint.setText(path)
+
+    def detect_architecture(self) -> None:
+        """Guess the checkpoint's architecture in a child process and preselect it when it ends."""
+        path = self.checkpoint.text().strip()
+        if self._detect is not None:
+            self._detect.kill()
+            self._detect.waitForFinished(1000)
+            self._detect = None
+        if not path or not Path(path).is_file():
+            self.detected.setText("")
+            return
+        argv = ["-m", "app.guess_cli", path]
+        arch = self.arch.currentText().strip()
+        if arch.lower().endswith(".json") and Path(arch).is_file():
+            argv += ["--config", arch]
+        process = QProcess(self)
+        process.setProcessEnvironment(_child_environment(self.paths))
+        process.finished.connect(lambda code, status, p=process: self._detected(p))
+        self._detect = process
+        self.detected.setText("Detecting the architecture…")
+        process.start(sys.executable, argv)
+
+    def _detected(self, process: QProcess) -> None:
+        if process is not self._detect:
+            return  # a newer detection replaced this one
+        self._detect = None
+        out = bytes(process.readAllStandardOutput()).decode("utf-8", "replace").strip().splitlines()
+        try:
+            result = json.loads(out[-1]) if out else {}
+        except ValueError:
+            result = {}
+        exact = result.get("exact") or []
+        if exact:
+            best = exact[0]
+            if not best.endswith(".json") and self.arch.findText(best) < 0:
+                self.arch.insertItem(0, best)
+            arch = self.arch.currentText().strip()
+            if not (arch.lower().endswith(".json") and Path(arch).stem == best):
+                self.arch.setCurrentText(best)
+            same = f" (same shapes as {', '.join(exact[1:3])})" if len(exact) > 1 else ""
+            self.detected.setText(f"Detected: {best}{same}")
+        elif result.get("error"):
+            self.detected.setText(f"Could not detect the architecture — choose it. {result['error']}")
+        elif result.get("closest") and result.get("is_clip"):
+            self.detected.setText(f"Could not detect the architecture — choose it (closest: {result['closest']}, "
+                                  f"{float(result.get('closest_score') or 0):.0%} of parameters match).")
+        else:
+            self.detected.setText("Could not detect the architecture — choose it.")
+        self.detected_result = result
 
     def _browse_onnx(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "ONNX export folder")
@@ -357,6 +416,7 @@ class ModelSetupDialog(QDialog):
         self.last_error = text
         self.status.setText(f"<b>That did not work.</b> {_escape(text)}")
         self.status.show()
+        self.adjustSize()  # the whole (word-wrapped) reason, not a clipped line
 
     def reject(self) -> None:
         if self.process is not None:
@@ -394,6 +454,10 @@ class ModelSetupDialog(QDialog):
             self.process.kill()
 
     def done(self, result: int) -> None:  # closing the window while running stops the child first
+        if self._detect is not None:
+            self._detect.kill()
+            self._detect.waitForFinished(1000)
+            self._detect = None
         if self.process is not None:
             self.process.kill()
             self.process.waitForFinished(3000)

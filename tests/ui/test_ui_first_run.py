@@ -110,3 +110,55 @@ def test_closing_the_window_mid_download_leaves_nothing(qtbot, make_window, bare
     window.close()
     assert process.state() == process.ProcessState.NotRunning
     assert leftovers(bare_paths.data) == []
+
+
+def test_choosing_a_checkpoint_preselects_its_architecture_and_a_wrong_choice_names_it(qtbot, make_window,
+                                                                                      bare_paths, tmp_path):
+    import logging
+
+    import open_clip
+    import torch
+
+    logging.disable(logging.WARNING)
+    try:
+        model = open_clip.create_model("ViT-S-32-alt")  # randomly initialised, no download
+    finally:
+        logging.disable(logging.NOTSET)
+    checkpoint = tmp_path / "ViT-B-32-256.pt"  # a misleading name: the shapes decide
+    torch.save(model.state_dict(), checkpoint)
+    del model
+
+    window = make_window(on=bare_paths)
+    qtbot.waitUntil(lambda: window.model_dialog is not None and window.model_dialog.isVisible(), timeout=5000)
+    dialog = window.model_dialog
+    dialog.choice_checkpoint.setChecked(True)
+    assert dialog.arch.currentText() == "MobileCLIP2-S0"
+    dialog.checkpoint.setText(str(checkpoint))
+    qtbot.waitUntil(lambda: dialog.detected.text().startswith("Detected:"), timeout=120_000)
+    assert dialog.detected.text() == "Detected: ViT-S-32-alt"
+    assert dialog.arch.currentText() == "ViT-S-32-alt"  # preselected, and added to the list
+    assert dialog.arch.findText("ViT-S-32-alt") >= 0
+
+    dialog.arch.setCurrentText("MobileCLIP2-S0")  # the user insists on the wrong one
+    dialog.start_button.click()
+    qtbot.waitUntil(lambda: dialog.process is None, timeout=240_000)
+    assert dialog.isVisible() and window.library.models.active_name is None
+    error = dialog.last_error
+    assert error.startswith("ViT-B-32-256.pt does not fit MobileCLIP2-S0 (") and "missing keys" in error
+    assert error.endswith("use --arch ViT-S-32-alt")
+    assert dialog.status.wordWrap() and error.replace("<", "&lt;") in dialog.status.text()  # the whole line
+    dialog.reject()
+
+
+def test_a_non_checkpoint_file_says_the_architecture_could_not_be_detected(qtbot, make_window, bare_paths, tmp_path):
+    junk = tmp_path / "notes.pt"
+    junk.write_bytes(b"just some text\n")
+    window = make_window(on=bare_paths)
+    qtbot.waitUntil(lambda: window.model_dialog is not None and window.model_dialog.isVisible(), timeout=5000)
+    dialog = window.model_dialog
+    dialog.choice_checkpoint.setChecked(True)
+    dialog.checkpoint.setText(str(junk))
+    qtbot.waitUntil(lambda: dialog.detected.text().startswith("Could not detect"), timeout=120_000)
+    assert "notes.pt is not a PyTorch checkpoint" in dialog.detected.text()
+    assert dialog.arch.currentText() == "MobileCLIP2-S0"  # left alone
+    dialog.reject()
