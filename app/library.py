@@ -324,7 +324,7 @@ class Library:
 
         ``only_ids``: rank only these media (the text search's matches)."""
         limit = max(1, filters.limit)
-        folder_ids = self._folder_media_ids(filters.folder) if filters.folder else None
+        folder_ids = self._folder_media_ids(filters.folder, filters.recursive) if filters.folder else None
         if only_ids is not None:
             folder_ids = only_ids if folder_ids is None else np.intersect1d(folder_ids, only_ids)
         with matrix.lock:
@@ -376,13 +376,15 @@ class Library:
                 break
         return results
 
-    def _folder_media_ids(self, folder: str) -> np.ndarray:
+    def _folder_media_ids(self, folder: str, recursive: bool = True) -> np.ndarray:
         path = _norm_dir(folder)
         if not os.path.isdir(path):
             raise NotFoundError(f"folder not found: {folder}")
         with self.db.session() as session:
-            ids = session.execute(select(Media.id).where(inside_folder(Media.path, path))).scalars().all()
-        return np.asarray(ids, dtype=np.int64)
+            rows = session.execute(select(Media.id, Media.path).where(inside_folder(Media.path, path))).all()
+        if not recursive:
+            rows = [(i, p) for i, p in rows if os.path.dirname(p) == path]
+        return np.asarray([i for i, _p in rows], dtype=np.int64)
 
     def _media_info(self, ids: list[int]) -> dict[int, dict]:
         if not ids:

@@ -54,6 +54,7 @@ class SearchFilters:
     before: date | None = None  # inclusive (the whole day)
     limit: int = 20
     min_score: float | None = None
+    recursive: bool = True  # with ``folder``: its subfolders too (False: only files directly inside)
 
 
 @dataclass(frozen=True)

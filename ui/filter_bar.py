@@ -260,10 +260,18 @@ class FilterBar(QWidget):
         self.cutoff.blockSignals(False)
         self.cutoff_value.setText(f"≥ {self.cutoff.value()} %")
 
-    def set_searching(self, searching: bool) -> None:
-        """Scores and the cut-off mean something only for a query; browsing hides them."""
+    def set_searching(self, searching: bool, newest_first: bool = True) -> None:
+        """Scores and the cut-off mean something only for a query; browsing hides them. Browsing has
+        no "Best match": the order box shows the date order the grid is in."""
         for widget in (self.cut_label, self.cutoff, self.cutoff_value, self.scores):
             widget.setVisible(searching)
+        best = self.sort.model().item(self.sort.findData("relevance"))
+        if best is not None:
+            best.setEnabled(searching)
+        if not searching:
+            self.sort.blockSignals(True)
+            self.set_sort("newest" if newest_first else "oldest")
+            self.sort.blockSignals(False)
 
     def set_months(self, months) -> None:
         """The month list of what is browsed (``app.browse.MonthBucket``): by year when long."""

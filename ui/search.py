@@ -34,6 +34,7 @@ class SearchState:
     text: str = ""
     image: str | None = None  # "find similar" to this file
     scope: str | None = None
+    recursive: bool = True  # the scope's subfolders too
     kind: str | None = None  # 'photo' | 'video'
     after: date | None = None
     before: date | None = None
@@ -109,6 +110,12 @@ class SearchController(QObject):
             self._update(scope=folder)
             self._rerun()
 
+    def set_recursive(self, recursive: bool) -> None:
+        if recursive != self.state.recursive:
+            self._update(recursive=recursive)
+            if self.state.scope:
+                self._rerun()
+
     def set_filters(self, kind: str | None = None, after: date | None = None, before: date | None = None) -> None:
         if (kind, after, before) != (self.state.kind, self.state.after, self.state.before):
             self._update(kind=kind, after=after, before=before)
@@ -182,7 +189,7 @@ class SearchController(QObject):
             self.cleared.emit()
             return
         generation = self.generation
-        filters = SearchFilters(folder=state.scope, kind=state.kind, after=state.after, before=state.before,
+        filters = SearchFilters(folder=state.scope, recursive=state.recursive, kind=state.kind, after=state.after, before=state.before,
                                 limit=max(self.limit, relevance.SAMPLE), min_score=state.min_score)
         library = self.library
 

@@ -26,7 +26,7 @@ class BrowseMixin:
         self.filter_bar.set_months(self.browser.months)
         self.browser.set_scope(folder=self.scope, kind=self.filter_bar.kind_value(),
                                after=self.filter_bar.after_value(), before=self.filter_bar.before_value(),
-                               newest_first=self.search.state.sort != "oldest")
+                               newest_first=self.browse_newest_first)
         if self.browser.results and not self.browser.busy:
             self._browse_ready(self.browser.results, self.browser.more, False)
 
@@ -41,7 +41,7 @@ class BrowseMixin:
         self.model.browsing = self.view.delegate.browsing = True
         self.model.sectioned = True
         self.model.profile = None
-        self.filter_bar.set_searching(False)
+        self.filter_bar.set_searching(False, self.browser.scope.newest_first)
         self.weaker_bar.set_count(0, False)
         current = self.view.currentIndex()
         keep = current.data(ResultRole).media_id if current.isValid() and not appended else None
@@ -87,6 +87,7 @@ class BrowseMixin:
             self.search.fetch_more()
 
     def _recursive_changed(self, recursive: bool) -> None:
+        self.search.set_recursive(recursive)  # a query searches what is browsed
         self.browser.set_scope(recursive=recursive)
 
     def _browse_filters_changed(self, kind, after, before) -> None:

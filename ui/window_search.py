@@ -81,8 +81,11 @@ class SearchMixin:
             self.set_scope(None)
 
     def _sort_changed(self, sort: str) -> None:
-        self.search.set_sort(sort)
-        self.browser.set_scope(newest_first=sort != "oldest")
+        if self.browsing:  # the browse order is the window's, kept across searches
+            self.browse_newest_first = sort != "oldest"
+            self.browser.set_scope(newest_first=self.browse_newest_first)
+        else:
+            self.search.set_sort(sort)
 
     def _scores_toggled(self, show: bool) -> None:
         self.view.set_show_scores(show)

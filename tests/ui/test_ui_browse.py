@@ -38,6 +38,10 @@ def test_a_folder_click_shows_that_folder_with_or_without_subfolders(qtbot, make
     assert window.filter_bar.subfolders.isVisible() and len(names(window)) == 5
     window.filter_bar.subfolders.setChecked(False)
     assert names(window) == ["gradient.jpg"]
+    window.search.fixed_strength = 0.0  # every match, so only the scope limits what is shown
+    window.search.submit("anything")  # without subfolders, a query searches only the folder itself
+    assert not window.model.browsing and names(window) == ["gradient.jpg"]
+    window.clear_search()
     window.filter_bar.subfolders.setChecked(True)
     window.search.submit("anything")  # a query searches inside what is browsed
     assert not window.model.browsing and all(r.path.startswith(str(indexed) + os.sep) for r in window.model.results)
@@ -79,3 +83,16 @@ def test_paging_reads_more_as_the_view_scrolls(qtbot, make_window, indexed, monk
     assert names(window) == NEWEST_FIRST[:2] and window.model.canFetchMore()
     window.jump_to_row(4)  # a month further down: read up to it
     assert names(window) == NEWEST_FIRST and window.view.currentIndex().row() == 4
+
+
+def test_the_order_box_shows_the_browse_order_and_keeps_it_across_a_search(qtbot, make_window, indexed):
+    window = make_window(sync=True)
+    sort = window.filter_bar.sort
+    best = sort.model().item(sort.findData("relevance"))
+    assert sort.currentData() == "newest" and not best.isEnabled()  # browsing has no "Best match"
+    window.filter_bar.set_sort("oldest")
+    assert names(window) == NEWEST_FIRST[::-1]
+    window.search.submit("anything")
+    assert sort.currentData() == "relevance" and best.isEnabled()  # a search starts at best match
+    window.clear_search()
+    assert window.model.browsing and sort.currentData() == "oldest" and names(window) == NEWEST_FIRST[::-1]
