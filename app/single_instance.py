@@ -104,14 +104,30 @@ class InstanceServer(QObject):
         return False
 
     def close(self) -> None:
+        """Stop listening and drop the connections still open."""
         self._server.close()
+        for socket in list(self._buffers):
+            self._forget(socket)
 
     def _accept(self) -> None:
+        # Bound methods and sender(), not lambdas: a lambda holding ``self`` on a socket's signal kept
+        # this object alive until the socket's deferred deletion, which then deleted this object (and
+        # the socket again) from inside that deletion: a segfault when the server was not parented.
         while self._server.hasPendingConnections():
             socket = self._server.nextPendingConnection()
             self._buffers[socket] = b""
-            socket.readyRead.connect(lambda s=socket: self._read(s))
-            socket.disconnected.connect(lambda s=socket: self._forget(s))
+            socket.readyRead.connect(self._ready_read)
+            socket.disconnected.connect(self._disconnected)
+
+    def _ready_read(self) -> None:
+        socket = self.sender()
+        if isinstance(socket, QLocalSocket) and socket in self._buffers:
+            self._read(socket)
+
+    def _disconnected(self) -> None:
+        socket = self.sender()
+        if isinstance(socket, QLocalSocket):
+            self._forget(socket)
 
     def _read(self, socket: QLocalSocket) -> None:
         data = self._buffers.get(socket, b"") + bytes(socket.readAll())
@@ -135,5 +151,9 @@ class InstanceServer(QObject):
         self.folder_received.emit(folder)
 
     def _forget(self, socket: QLocalSocket) -> None:
-        self._buffers.pop(socket, None)
+        if self._buffers.pop(socket, None) is None:
+            return
+        socket.readyRead.disconnect(self._ready_read)
+        socket.disconnected.disconnect(self._disconnected)
+        socket.abort()
         socket.deleteLater()

@@ -120,3 +120,42 @@ def test_second_process_hands_its_folder_to_the_first_window(home, indexed, tmp_
             first.kill()
             _, err = first.communicate()
     assert b"Traceback" not in err, err.decode(errors="replace")
+
+
+_DROP_SERVER = """
+import gc, sys
+from pathlib import Path
+from PySide6.QtNetwork import QLocalSocket
+from PySide6.QtWidgets import QApplication
+from app.paths import AppPaths
+from app.single_instance import InstanceServer, encode_message, server_name
+
+app = QApplication([])
+home = Path(sys.argv[1])
+for i in range(5):
+    paths = AppPaths(home / str(i), home / "c", home / "l")
+    server = InstanceServer(paths)
+    assert server.listen()
+    got = []
+    server.folder_received.connect(got.append)
+    client = QLocalSocket()
+    client.connectToServer(server_name(paths))
+    assert client.waitForConnected(5000)
+    client.write(encode_message("/x"))
+    client.flush()
+    while not got:
+        app.processEvents()
+    server.close()
+    del server, client  # the server's deferred work runs after its last reference is gone
+    app.processEvents()
+    gc.collect()
+    app.processEvents()
+print("clean")
+"""
+
+
+def test_dropping_a_server_after_a_hand_off_is_clean(tmp_path):
+    """The server deleted while a served socket awaits deletion: this crashed the test run (exit 139)."""
+    result = subprocess.run([sys.executable, "-c", _DROP_SERVER, str(tmp_path)], cwd=REPO, capture_output=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO), "QT_QPA_PLATFORM": "offscreen"}, timeout=60)
+    assert result.returncode == 0 and result.stdout.strip() == b"clean", result.stderr.decode(errors="replace")
