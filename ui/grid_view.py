@@ -131,7 +131,8 @@ class SectionedGrid(QAbstractItemView):
         old = self.layout_
         if keep_top and old.n and self.verticalScrollBar().value() > 0:
             y = self.verticalScrollBar().value() + (old.m.month_h if old.sectioned else 0)
-            row = old.row_at_y(y)
+            # the first row not hidden under the pinned title
+            row = min(int(np.searchsorted(old.row_y + old.m.cell_h, y, side="right")), len(old.row_y) - 1)
             anchor, shift = int(old.row_first[row]), int(old.row_y[row]) - self.verticalScrollBar().value()
         model = self.model()
         n = model.rowCount() if model is not None else 0
