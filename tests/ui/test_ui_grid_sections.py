@@ -192,6 +192,18 @@ def test_shift_click_and_shift_arrow_select_in_reading_order(qtbot, make_window,
     assert sorted(i.row() for i in view.selectionModel().selectedIndexes()) == [1, 2, 3, 4]
     QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, rect(4).center())
     assert [i.row() for i in view.selectionModel().selectedIndexes()] == [4]
+    # in a plain grid, from the end of a row to the start of the next: those two, not a rectangle
+    window.search.submit("anything")
+    settle(qtbot, window, 1400, 800, thumbs=320)
+    cols = view.layout_.columns
+    assert 2 <= cols <= 4 and not view.layout_.sectioned
+    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     rect(cols - 1).center())
+    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier,
+                     rect(cols).center())
+    assert sorted(i.row() for i in view.selectionModel().selectedIndexes()) == [cols - 1, cols]
+    QTest.keyClick(view, Qt.Key.Key_Up, Qt.KeyboardModifier.ShiftModifier)  # back above the anchor
+    assert sorted(i.row() for i in view.selectionModel().selectedIndexes()) == list(range(cols))
 
 
 def send_mouse(widget, kind, pos: QPoint, buttons) -> None:
