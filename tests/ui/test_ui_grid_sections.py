@@ -178,6 +178,12 @@ def test_arrow_keys_cross_sections(qtbot, make_window, indexed):
     assert view.currentIndex().row() == 4
     QTest.keyClick(view, Qt.Key.Key_Home)
     assert view.currentIndex().row() == 0
+    QTest.keyClick(view, Qt.Key.Key_PageDown)  # a page further: several days down, in view
+    page = view.currentIndex().row()
+    shown = view.visualRect(view.currentIndex())
+    assert page >= 2 and shown.top() >= view.month_h and shown.bottom() <= view.viewport().height()
+    QTest.keyClick(view, Qt.Key.Key_PageUp)
+    assert view.currentIndex().row() < page
 
 
 def test_shift_click_and_shift_arrow_select_in_reading_order(qtbot, make_window, indexed):
