@@ -9,10 +9,12 @@ milliseconds; lookups (rows in a band of y, the item under a point) are binary s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 import numpy as np
 
 NO_DATE = -1
+_EPOCH = date(1970, 1, 1)
 
 
 def date_keys(dates) -> tuple[np.ndarray, np.ndarray]:
@@ -27,6 +29,21 @@ def date_keys(dates) -> tuple[np.ndarray, np.ndarray]:
         days[valid] = day
         months[valid] = day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
     return days, months
+
+
+def month_title(month_key: int) -> str:
+    if month_key == NO_DATE:
+        return "No date"
+    return date(1970 + month_key // 12, month_key % 12 + 1, 1).strftime("%B %Y")
+
+
+def day_title(day_key: int, this_year: int | None = None) -> str:
+    if day_key == NO_DATE:
+        return "No date"
+    day = _EPOCH + timedelta(days=int(day_key))
+    year = this_year if this_year is not None else date.today().year
+    text = f"{day.strftime('%A')} {day.day} {day.strftime('%B')}"
+    return text if day.year == year else f"{text} {day.year}"
 
 
 @dataclass

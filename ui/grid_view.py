@@ -9,7 +9,7 @@ screen is painted (through the item delegate), so only those thumbnails are aske
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 from PySide6.QtCore import QEvent, QItemSelection, QItemSelectionModel, QModelIndex, QPoint, QRect, QSize, Qt
@@ -23,29 +23,13 @@ from PySide6.QtWidgets import (
     QStyleOptionViewItem,
 )
 
-from ui.grid_layout import NO_DATE, GridLayout, Metrics, date_keys
+from ui.grid_layout import NO_DATE, GridLayout, Metrics, date_keys, day_title, month_title
 
 SPACING = 4
 MARGIN = 2  # left and right of the cells
 TEXT_X = 12  # where header text starts
-_EPOCH = date(1970, 1, 1)
 _Action = QAbstractItemView.CursorAction
 _Flag = QItemSelectionModel.SelectionFlag
-
-
-def month_title(month_key: int) -> str:
-    if month_key == NO_DATE:
-        return "No date"
-    return date(1970 + month_key // 12, month_key % 12 + 1, 1).strftime("%B %Y")
-
-
-def day_title(day_key: int, this_year: int | None = None) -> str:
-    if day_key == NO_DATE:
-        return "No date"
-    day = _EPOCH + timedelta(days=int(day_key))
-    year = this_year if this_year is not None else date.today().year
-    text = f"{day.strftime('%A')} {day.day} {day.strftime('%B')}"
-    return text if day.year == year else f"{text} {day.year}"
 
 
 class SectionedGrid(QAbstractItemView):

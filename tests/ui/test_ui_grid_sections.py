@@ -13,7 +13,7 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from ui.grid_layout import NO_DATE, GridLayout, Metrics, date_keys
+from ui.grid_layout import NO_DATE, GridLayout, Metrics, date_keys, day_title, month_title
 
 M = Metrics(columns=4, cell_w=100, cell_h=120, day_h=20, month_h=40, left=2)
 
@@ -90,6 +90,13 @@ def test_a_hundred_thousand_items_lay_out_fast():
     x, y = lay.item_xy()
     assert np.all(np.diff(y) >= 0) and lay.item_at(x[-1] + 5, y[-1] + 5) == 99_999
     assert elapsed < 0.5  # about 5 ms here; generous for a busy machine
+
+
+def test_headers_name_the_day_and_the_month():
+    days, months = date_keys([epoch(2021, 7, 14, 10)])
+    assert day_title(int(days[0]), this_year=2021) == "Wednesday 14 July"
+    assert day_title(int(days[0]), this_year=2024) == "Wednesday 14 July 2021"
+    assert month_title(int(months[0])) == "July 2021" and month_title(NO_DATE) == "No date"
 
 
 def test_date_keys_are_utc_days_and_months():
