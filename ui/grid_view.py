@@ -401,12 +401,16 @@ class SectionedGrid(QAbstractItemView):
             self.setState(QAbstractItemView.State.DragSelectingState)
             self.setSelection(self._band, _Flag.Select | _Flag.Current)
             self.viewport().update(old.united(self._band).adjusted(-2, -2, 2, 2))
+            margin = self.autoScrollMargin()
+            if self.hasAutoScroll() and not margin <= pos.y() < self.viewport().height() - margin:
+                self.startAutoScroll()  # Qt scrolls and sends moves here while the mouse stays at the edge
             return
         self._set_hover(self.indexAt(pos).row() if self.indexAt(pos).isValid() else -1)
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802 - Qt override
         if self._band_origin is not None:
+            self.stopAutoScroll()
             self._band_origin = None
             if not self._band.isNull():
                 self.viewport().update(self._band.adjusted(-2, -2, 2, 2))

@@ -292,3 +292,45 @@ def test_a_wider_window_keeps_the_top_item_and_cells_fill_the_row(qtbot, make_wi
     y = view.visualRect(red).y()
     window.set_thumb_size(192)
     assert view.visualRect(red).y() == y  # the item at the top stays there
+
+
+def test_the_item_under_the_mouse_is_painted_hovered(qtbot, make_window, indexed, monkeypatch):
+    from PySide6.QtWidgets import QStyle
+
+    window = make_window(sync=True)
+    settle(qtbot, window)
+    view = window.view
+    painted = {}
+    paint = view.delegate.paint
+
+    def record(painter, option, index):
+        painted[index.row()] = bool(option.state & QStyle.StateFlag.State_MouseOver)
+        paint(painter, option, index)
+
+    monkeypatch.setattr(view.delegate, "paint", record)
+    red = row_of(window, "red.jpg")
+    send_mouse(view.viewport(), QEvent.Type.MouseMove, view.visualRect(window.model.index(red)).center(),
+               Qt.MouseButton.NoButton)
+    view.viewport().repaint()
+    assert [row for row, hovered in painted.items() if hovered] == [red]
+    QApplication.sendEvent(view.viewport(), QEvent(QEvent.Type.Leave))
+    painted.clear()
+    view.viewport().repaint()
+    assert painted and not any(painted.values())
+
+
+def test_a_rubber_band_at_the_bottom_edge_scrolls_on(qtbot, make_window, indexed):
+    window = make_window(sync=True)
+    settle(qtbot, window, 900, 420, thumbs=160)
+    view, bar, port = window.view, window.view.verticalScrollBar(), window.view.viewport()
+    assert bar.maximum() > 0 and bar.value() == 0
+    left = Qt.MouseButton.LeftButton
+    start = QPoint(port.width() - 10, view.month_h + view.day_h // 2)  # the first day header's right end
+    assert not view.indexAt(start).isValid()
+    send_mouse(port, QEvent.Type.MouseButtonPress, start, left)
+    edge = QPoint(40, port.height() - 2)
+    QTest.mouseMove(port, edge)  # where Qt's auto-scroll reads the cursor
+    send_mouse(port, QEvent.Type.MouseMove, edge, left)
+    qtbot.waitUntil(lambda: bar.value() > 0, timeout=3000)
+    send_mouse(port, QEvent.Type.MouseButtonRelease, edge, Qt.MouseButton.NoButton)
+    assert len(view.selectionModel().selectedIndexes()) >= 1
