@@ -160,13 +160,14 @@ class SectionedGrid(QAbstractItemView):
             return
         if first < len(self._days):  # not an append: earlier keys move
             self._days, self._months = self._days[:first], self._months[:first]
-        self.relayout(keep_top=first < self.layout_.n)
+        self.relayout(keep_top=False)  # rows come in below (or shift): the scroll position stays
 
     def _rows_removed(self, *args) -> None:
+        """Rows gone (trashed, moved): what follows moves up into their place, the scroll position stays."""
         self._days = self._days[:0]
         self._months = self._months[:0]
         self._hover = -1
-        self.relayout()
+        self.relayout(keep_top=False)
 
     def updateGeometries(self) -> None:  # noqa: N802 - Qt override
         bar = self.verticalScrollBar()

@@ -334,3 +334,15 @@ def test_a_rubber_band_at_the_bottom_edge_scrolls_on(qtbot, make_window, indexed
     qtbot.waitUntil(lambda: bar.value() > 0, timeout=3000)
     send_mouse(port, QEvent.Type.MouseButtonRelease, edge, Qt.MouseButton.NoButton)
     assert len(view.selectionModel().selectedIndexes()) >= 1
+
+
+def test_removed_rows_close_up_and_leave_a_header_only_with_its_day(qtbot, make_window, indexed):
+    window = make_window(sync=True)
+    settle(qtbot, window)
+    view = window.view
+    blue_top = view.visualRect(window.model.index(row_of(window, "blue.jpg"))).top()
+    window.model.remove_paths([str(indexed / "beach" / "blue.jpg")])
+    assert view.layout_.n == 4 and "blue.jpg" not in names(window)
+    red = view.visualRect(window.model.index(row_of(window, "red.jpg")))
+    assert red.top() == blue_top  # red's day takes the place of blue's, under July's title
+    assert view.layout_.month_start[view.layout_.section_of(row_of(window, "red.jpg"))]
