@@ -5,7 +5,8 @@ runs ``fn()`` on a thread pool and later calls ``callback(result, error)`` on th
 (exactly one of them is set). Two pools keep the user's waiting separate from bulk work:
 
 * ``interactive`` — searches, previews, details: short, and someone is waiting for them;
-* ``bulk`` — indexing and thumbnails: long or numerous, lower priority.
+* ``thumbnails`` — the thumbnails on screen: numerous and short, and someone is looking at them;
+* ``bulk`` — long work (duplicate grouping, in-process indexing in tests): lower priority.
 
 ``coalesce="name"`` keeps only the newest task of that name: an older one that has not started is
 skipped, and one already running is not delivered. Callers that depend on changing state (a search
@@ -26,7 +27,7 @@ from PySide6.QtCore import QObject, QThread, QThreadPool, Qt, Signal
 log = logging.getLogger(__name__)
 
 Callback = Callable[[Any, BaseException | None], None]
-POOLS = ("interactive", "bulk")
+POOLS = ("interactive", "thumbnails", "bulk")
 
 
 class Task:
@@ -81,10 +82,12 @@ def lower_thread_priority(nice: int = BACKGROUND_NICE) -> None:
 class TaskRunner(QObject):
     _finished = Signal(object)
 
-    def __init__(self, parent: QObject | None = None, interactive_threads: int = 2, bulk_threads: int = 3) -> None:
+    def __init__(self, parent: QObject | None = None, interactive_threads: int = 2, bulk_threads: int = 3,
+                 thumbnail_threads: int = 2) -> None:
         super().__init__(parent)
         self.pools: dict[str, QThreadPool] = {}
-        for name, threads in (("interactive", interactive_threads), ("bulk", bulk_threads)):
+        for name, threads in (("interactive", interactive_threads), ("thumbnails", thumbnail_threads),
+                              ("bulk", bulk_threads)):
             pool = QThreadPool(self)
             pool.setMaxThreadCount(max(1, threads))
             pool.setExpiryTimeout(30_000)
@@ -116,6 +119,9 @@ class TaskRunner(QObject):
     def _run(self, task: Task) -> None:
         if task.cancelled:
             return
+        # Thumbnails are not niced like bulk work: a thread at the indexing child's priority that holds
+        # the GIL is preempted by the child's threads, and the GUI thread waits for the GIL meanwhile
+        # (bench/bench_gui.py: worst stalls ~100 ms while indexing, ~75 ms with thumbnails at this value).
         lower_thread_priority(BACKGROUND_NICE if task.pool == "bulk" else INTERACTIVE_NICE)
         task.execute()
         if not task.cancelled:

@@ -33,7 +33,7 @@ class ThumbnailLoader(QObject):
     failed = Signal(object, str)  # ThumbKey, reason
 
     def __init__(self, cache: ThumbnailCache, runner, parent: QObject | None = None, capacity: int = 1200,
-                 concurrency: int = 2, max_queue: int = 300, pool: str = "bulk") -> None:
+                 concurrency: int = 2, max_queue: int = 300, pool: str = "thumbnails") -> None:
         super().__init__(parent)
         self.cache = cache
         self.runner = runner

@@ -1,7 +1,11 @@
 """The background-task helper: work off the GUI thread, results on it, coalescing, sync mode."""
 from __future__ import annotations
 
+import os
+import sys
 import threading
+
+import pytest
 
 from PySide6.QtCore import QThread
 
@@ -73,3 +77,23 @@ def test_shutdown_stops_delivery(qtbot):
     assert delivered == []
     task = runner.submit(lambda: 1, lambda r, e: delivered.append(r))
     assert task.cancelled
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's")
+def test_thumbnails_run_ahead_of_bulk_work(qtbot):
+    """Thumbnail threads are not niced like bulk work (a niced GIL holder stalled the window)."""
+    from ui.tasks import BACKGROUND_NICE, INTERACTIVE_NICE
+
+    runner = TaskRunner()
+    seen = {}
+
+    def nice():
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    for pool in ("interactive", "thumbnails", "bulk"):
+        runner.submit(nice, lambda result, error, pool=pool: seen.__setitem__(pool, result), pool=pool)
+    qtbot.waitUntil(lambda: len(seen) == 3, timeout=5000)
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    assert seen["thumbnails"] == seen["interactive"] == max(base, INTERACTIVE_NICE)
+    assert seen["bulk"] == max(base, BACKGROUND_NICE)
+    runner.shutdown()
