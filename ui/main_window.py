@@ -498,7 +498,17 @@ class MainWindow(PagesMixin, SearchMixin, BrowseMixin, ActionsMixin, FoldersMixi
         if self._shown_at is None:
             self._shown_at = time.perf_counter()
             self._shown_wall = time.time()
+            if self.settings.splitter is None:
+                self.fit_panes()
             QTimer.singleShot(0, self._write_status)
+
+    def fit_panes(self) -> None:
+        """Side panes in proportion to the window (first run): on a small screen the grid keeps room
+        for three columns instead of two next to a full-width preview."""
+        width = self.splitter.width() or self.width()
+        side = max(160, min(240, int(width * 0.16)))
+        preview = max(240, min(360, int(width * 0.22)))
+        self.splitter.setSizes([side, max(200, width - side - preview), preview])
 
     def _dim_text_color(self):
         palette = self.palette()

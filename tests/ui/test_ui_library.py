@@ -123,3 +123,23 @@ def test_sidebar_updates_counts_in_place_while_folders_stay_the_same(qtbot):
     assert sidebar._items["/photos/a"] is not item  # a new folder: rebuilt
     assert sidebar.folder_count("/photos/c") == 1 and sidebar.folder_count("/photos") == 6
     assert sidebar.model.index(0, 1).data() == "6"
+
+
+def test_first_run_panes_leave_the_grid_three_columns_at_1024(qtbot, paths):
+    """No saved layout: side panes in proportion to the window, so a small screen's grid is not two columns."""
+    from app.library import Library
+    from ui.main_window import MainWindow
+    from ui.settings import GuiSettings
+    from ui.tasks import SyncTaskRunner
+
+    with Library(paths, providers=["CPUExecutionProvider"]) as library:
+        window = MainWindow(library, SyncTaskRunner(), GuiSettings(paths.data / "gui.ini"))
+        qtbot.addWidget(window)
+        window.resize(1024, 640)
+        window.show()
+        qtbot.waitExposed(window)
+        side, grid, preview = window.splitter.sizes()
+        assert side <= 170 and preview <= 250 and grid >= 1024 - 170 - 250 - 40
+        cell = window.view.delegate.cell_size(window.view.font()).width()
+        assert window.view.viewport().width() // cell >= 3
+        window.close()
