@@ -23,6 +23,10 @@ def run(folder: str | None = None, argv: list[str] | None = None) -> int:
 
     paths = AppPaths.from_env()
     setup_logging(paths.logs)
+    # Qt Multimedia's FFmpeg backend writes to stderr each optional library it does not find
+    # (PipeWire, VA-API) and every stream of each video played: noise in the user's terminal.
+    # A user's own QT_LOGGING_RULES wins.
+    os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.*=false")
     folder = os.path.abspath(os.path.expanduser(folder)) if folder else None
 
     from app.single_instance import InstanceServer, send_to_running
