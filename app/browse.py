@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import LargeBinary, and_, case, cast, func, select
+from sqlalchemy import and_, func, select
 
 from db import Database, Media, inside_folder
 
@@ -114,22 +114,13 @@ def month_of(epoch: float | None) -> tuple[int, int] | None:
 
 def folder_progress(db: Database) -> dict[str, tuple[int, int]]:
     """Per folder (files directly inside): (indexed, total), failed files not counted in either —
-    they are neither photos nor videos to the user, and the failures list shows them.
-
-    Grouped in SQLite: the folder of a path is the path with its last component trimmed off
-    (``rtrim(path, <every character but the separator>)``). A loop over every row in Python held
-    the GIL for ~0.3 s at 100k files, and the window's event loop waited for it (bench_gui stalls)."""
-    sep = os.fsencode(os.sep)
-    folder = func.rtrim(Media.path, func.replace(Media.path, sep, b""))
-    indexed = func.sum(case((Media.status == "indexed", 1), else_=0))
-    query = (select(cast(folder, LargeBinary), func.count(), indexed)
-             .where(Media.status != "failed").group_by(folder))
+    they are neither photos nor videos to the user, and the failures list shows them."""
+    counts: dict[str, list[int]] = {}
+    query = select(Media.path, Media.status).where(Media.status != "failed")
     with db.session() as session:
-        rows = session.execute(query).all()
-    counts: dict[str, tuple[int, int]] = {}
-    for raw, total, done in rows:
-        # "/a/b/" -> "/a/b" and "/" -> "/", as os.path.dirname does (also "C:\\" on Windows)
-        name = os.path.dirname(os.fsdecode(bytes(raw)) + "x")
-        old_done, old_total = counts.get(name, (0, 0))
-        counts[name] = (old_done + int(done or 0), old_total + int(total))
-    return counts
+        for path, status in session.execute(query):
+            entry = counts.setdefault(os.path.dirname(path), [0, 0])
+            entry[1] += 1
+            if status == "indexed":
+                entry[0] += 1
+    return {folder: (done, total) for folder, (done, total) in counts.items()}

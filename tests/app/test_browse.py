@@ -57,25 +57,3 @@ def test_kind_and_dates(library, tmp_path):
     scope = BrowseScope(after=date(2021, 7, 14), before=date(2021, 7, 14))
     assert _names(library.browse(scope)) == ["one.jpg"]
     assert [m.count for m in library.browse_months(scope)] == [1]
-
-
-def test_folder_progress_counts_files_directly_inside_each_folder(library, tmp_path):
-    """Indexed/total per folder, failed files in neither; folder names that are not UTF-8 come back exactly."""
-    import os
-
-    from app.browse import folder_progress
-
-    root = _library(library, tmp_path)
-    odd = root / os.fsdecode(b"caf\xe9 \xff")
-    save_jpeg(odd / os.fsdecode(b"\xe9t\xe9.jpg"), scene("blue", seed=9), taken=datetime(2020, 1, 1))
-    pending = root / "b" / "later.jpg"
-    save_jpeg(pending, scene("red", seed=8))
-    library.index([root])
-    from sqlalchemy import update
-
-    from db import Media
-    with library.db.session() as session:  # as if a run was stopped before this file's batch
-        session.execute(update(Media).where(Media.path == str(pending)).values(status="pending"))
-        session.commit()
-    assert folder_progress(library.db) == {
-        str(root / "a"): (2, 2), str(root / "a" / "sub"): (1, 1), str(root / "b"): (1, 2), str(odd): (1, 1)}
