@@ -110,10 +110,12 @@ def run_in_process(home: Path, args: argparse.Namespace) -> dict:
     app = QApplication.instance() or QApplication([])
     from app.library import Library
     from app.paths import AppPaths
+    from ui import heap
     from ui.main_window import MainWindow
     from ui.stall_monitor import StallMonitor
     from ui.tasks import TaskRunner
 
+    heap.enable()  # as ui/main.py does for the real app
     library = Library(AppPaths.from_env(), providers=["CPUExecutionProvider"])
     window = MainWindow(library, TaskRunner())
     window.resize(1400, 900)

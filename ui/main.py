@@ -54,10 +54,12 @@ def run(folder: str | None = None, argv: list[str] | None = None) -> int:
         return 0  # another launch won the race to become the window
 
     from app.library import Library
+    from ui import heap
     from ui.icons import app_icon
     from ui.main_window import MainWindow
 
     app.setWindowIcon(app_icon())
+    heap.enable()  # the window freezes start-up's objects out of the collector's way (ui/heap.py)
     library = Library(paths)
     window = MainWindow(library, status_file=os.environ.get("MEDIASEEK_GUI_STATUS") or None)
     server.folder_received.connect(window.open_folder)

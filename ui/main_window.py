@@ -45,6 +45,7 @@ from ui.browse import BrowseController
 from ui.search import SearchController
 from ui.settings import GuiSettings
 from ui.sidebar import LibrarySidebar
+from ui import heap
 from ui.tasks import TaskRunner
 from ui.text_setting import read_text_action
 from ui.viewer import Viewer
@@ -415,6 +416,7 @@ class MainWindow(PagesMixin, SearchMixin, BrowseMixin, ActionsMixin, FoldersMixi
         self._write_status()
 
     def _warmed_up(self, _result, error: BaseException | None) -> None:
+        heap.settle()  # start-up's objects are loaded now: full collections stop walking them (ui/heap.py)
         if error is not None:
             log.warning("warm-up failed: %s", error)
             if isinstance(error, MediaseekError):
