@@ -43,7 +43,7 @@ def _expected_shapes(arch: str) -> dict[str, tuple[int, ...]] | None:
 
     key = (open_clip.__version__, arch)
     if key not in _shape_cache:
-        from indexer.export import _create_model
+        from indexer.export_sources import _create_model
 
         try:
             with torch.device("meta"):
@@ -144,7 +144,7 @@ def guess_architecture(checkpoint: Path, config: Path | None = None) -> ArchGues
 
     Raises ``ExportError`` (one line) for an unreadable file; ImportError without the export extra.
     """
-    from indexer.export import _read_checkpoint, register_arch_config
+    from indexer.export_sources import _read_checkpoint, register_arch_config
 
     checkpoint = Path(checkpoint)
     extra = [register_arch_config(Path(config))] if config is not None else []
