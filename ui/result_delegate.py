@@ -18,8 +18,14 @@ SPACING = 4
 RADIUS = 6
 
 
-def paint_cover(painter: QPainter, box: QRectF, pixmap: QPixmap, radius: float = RADIUS) -> None:
-    """Fill ``box`` with the middle of the picture (cropped to the box's shape), rounded corners."""
+def paint_cover(painter: QPainter, box: QRectF, pixmap: QPixmap, radius: float = RADIUS,
+                frame: QColor | None = None, backdrop: QColor | None = None) -> None:
+    """Fill ``box`` with the middle of the picture (cropped to the box's shape), rounded corners.
+
+    ``backdrop`` shows through transparent pictures and ``frame`` draws a hairline around the box, so
+    a white or transparent picture (a document scan, a logo, a light wallpaper) still reads as a
+    picture on a light grid instead of an empty cell.
+    """
     w, h = pixmap.width(), pixmap.height()
     if w <= 0 or h <= 0 or box.height() <= 0:
         return
@@ -30,8 +36,24 @@ def paint_cover(painter: QPainter, box: QRectF, pixmap: QPixmap, radius: float =
     clip.addRoundedRect(box, radius, radius)
     painter.save()
     painter.setClipPath(clip)
+    if backdrop is not None and pixmap.hasAlphaChannel():
+        painter.fillRect(box, backdrop)
     painter.drawPixmap(box, pixmap, source)
     painter.restore()
+    if frame is not None:
+        painter.save()
+        painter.setPen(frame)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRoundedRect(box.adjusted(0.5, 0.5, -0.5, -0.5), radius, radius)
+        painter.restore()
+
+
+def cover_colors(palette: QPalette) -> tuple[QColor, QColor]:
+    """(frame, backdrop) for ``paint_cover`` in this palette: a faint line in the text colour, and the
+    window colour behind transparency."""
+    frame = QColor(palette.color(QPalette.ColorRole.Text))
+    frame.setAlpha(40)
+    return frame, QColor(palette.color(QPalette.ColorRole.Window))
 
 
 def paint_badge(painter: QPainter, box: QRectF, font: QFont, text: str, corner: Qt.Corner) -> None:
@@ -100,7 +122,8 @@ class ResultDelegate(QStyledItemDelegate):
         box = QRectF(cell.center().x() - side / 2, cell.top() + PAD, side, side)
         pixmap = index.data(Qt.ItemDataRole.DecorationRole)
         if isinstance(pixmap, QPixmap) and not pixmap.isNull():
-            paint_cover(painter, box, pixmap)
+            frame, backdrop = cover_colors(palette)
+            paint_cover(painter, box, pixmap, frame=frame, backdrop=backdrop)
         else:
             paint_placeholder(painter, box, palette, result.kind, broken=bool(index.data(ThumbFailedRole)))
         if selected:
