@@ -529,6 +529,7 @@ class MainWindow(PagesMixin, SearchMixin, BrowseMixin, ActionsMixin, FoldersMixi
         if not self._closing:
             self._closing = True
             self.save_settings()
+            self.viewer.close_viewer()  # a playing video releases its file and decoder threads now
             self.indexing.shutdown()  # stops the indexing process (kills it after a few seconds)
             if self.model_dialog is not None and self.model_dialog.process is not None:
                 self.model_dialog.reject()

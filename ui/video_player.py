@@ -5,6 +5,10 @@ a click near a tick seeks there. K plays/pauses, J/L seek -5/+5 s, M mutes (the 
 them). With no audio device the video still plays (Qt prints "No audio device detected").
 If Qt Multimedia cannot be loaded (``available()`` is False: e.g. libpulse missing) or the player
 reports an error, ``failed`` carries one line and the viewer falls back to the moment's frame.
+
+The player's control calls (play, pause, stop, seek, source) go through ``ui.media_calls``, which
+releases the GIL while the backend rebuilds its pipeline: with PySide's plain calls the window could
+freeze for good when the backend's threads needed the GIL just then.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSlider, QStyle
                                QWidget)
 
 from ui.format import format_timestamp
+from ui.media_calls import call
 
 log = logging.getLogger(__name__)
 
@@ -166,21 +171,21 @@ class VideoPlayer(QWidget):
         self.timeline.set_ticks([int(round(m * 1000)) for m in moments_s])
         self.timeline.setRange(0, 0)
         self._pending_start = True
-        self.player.setSource(QUrl.fromLocalFile(path))
+        call(self.player, "setSource", QUrl.fromLocalFile(path))
 
     def stop(self) -> None:
         """Stop and release the file (the decoder threads end with it)."""
         self._pending_start = False
         self.path = None
-        self.player.stop()
-        self.player.setSource(QUrl())
+        call(self.player, "stop")
+        call(self.player, "setSource", QUrl())
 
     def _status(self, status) -> None:
         if status == QMediaPlayer.MediaStatus.LoadedMedia and self._pending_start:
             self._pending_start = False
             if self.start_ms:
-                self.player.setPosition(self.start_ms)
-            self.player.play()
+                call(self.player, "setPosition", self.start_ms)
+            call(self.player, "play")
         elif status == QMediaPlayer.MediaStatus.EndOfMedia:
             self.play_button.setText("Replay")
         elif status == QMediaPlayer.MediaStatus.InvalidMedia and self.path is not None:
@@ -196,15 +201,15 @@ class VideoPlayer(QWidget):
     # -- controls ----------------------------------------------------------------------
     def toggle_play(self) -> None:
         if self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
-            self.player.pause()
+            call(self.player, "pause")
         elif self.player.mediaStatus() == QMediaPlayer.MediaStatus.EndOfMedia:
-            self.player.setPosition(0)  # at the end: play again from the start
-            self.player.play()
+            call(self.player, "setPosition", 0)  # at the end: play again from the start
+            call(self.player, "play")
         else:
-            self.player.play()
+            call(self.player, "play")
 
     def seek(self, ms: int) -> None:
-        self.player.setPosition(max(0, min(int(ms), max(0, self.player.duration()))))
+        call(self.player, "setPosition", max(0, min(int(ms), max(0, self.player.duration()))))
 
     def seek_by(self, delta_ms: int) -> None:
         self.seek(self.player.position() + delta_ms)

@@ -16,9 +16,6 @@ from ui import video_player
 pytestmark = [
     pytest.mark.skipif(not video_player.available(),
                        reason=f"Qt Multimedia unavailable: {video_player.unavailable_reason()}"),
-    # Seen 2026-12-05 on a loaded 2-core machine: QMediaPlayer.stop() hung in test_esc_stops_the_video
-    # (FFmpeg backend). Until that is understood, CI (CI=true) does not run these: a hang would block it.
-    pytest.mark.skipif(os.environ.get("CI") == "true", reason="QMediaPlayer.stop() can hang under load (open bug)"),
 ]
 
 
@@ -39,7 +36,8 @@ def with_video(paths, indexed):
 def open_video(qtbot, window):
     window.search.submit("anything")
     rows = [i for i, r in enumerate(window.model.results) if r.kind == "video"]
-    assert rows, "the clip is among the results"
+    assert rows, ("the clip is among the results", [(r.kind, r.score) for r in window.model.results],
+                  window.model.browsing, window.message_bar.text.text(), window.library.status())
     window.view.setFocus()
     window.view.setCurrentIndex(window.model.index(rows[0]))
     QTest.keyClick(window.view, Qt.Key.Key_Space)
@@ -104,6 +102,17 @@ def test_esc_stops_the_video(qtbot, make_window, with_video):
     assert not viewer.isVisible()
     assert player.player.playbackState() == player.player.PlaybackState.StoppedState
     assert player.player.source().isEmpty()
+
+
+def test_closing_the_window_stops_a_playing_video(qtbot, make_window, with_video):
+    window = make_window(sync=True)
+    viewer, _row = open_video(qtbot, window)
+    player = viewer.player
+    qtbot.waitUntil(lambda: player.player.playbackState() == player.player.PlaybackState.PlayingState,
+                    timeout=15_000)
+    window.close()
+    assert player.player.playbackState() == player.player.PlaybackState.StoppedState
+    assert player.player.source().isEmpty()  # the file and the decoder threads are released
 
 
 @pytest.mark.parametrize("damage", ["garbage", "gone"])
