@@ -92,25 +92,18 @@ def test_a_video_plays_from_its_moment_with_ticks_and_controls(qtbot, make_windo
     qtbot.waitUntil(lambda: viewer.canvas.pixmap is not None, timeout=10_000)
 
 
-def test_esc_stops_the_video(qtbot, make_window, with_video):
+@pytest.mark.parametrize("leave", ["esc", "close the window"])
+def test_leaving_stops_the_video(qtbot, make_window, with_video, leave):
     window = make_window(sync=True)
     viewer, _row = open_video(qtbot, window)
     player = viewer.player
     qtbot.waitUntil(lambda: player.player.playbackState() == player.player.PlaybackState.PlayingState,
                     timeout=15_000)
-    QTest.keyClick(viewer, Qt.Key.Key_Escape)
+    if leave == "esc":
+        QTest.keyClick(viewer, Qt.Key.Key_Escape)
+    else:
+        window.close()
     assert not viewer.isVisible()
-    assert player.player.playbackState() == player.player.PlaybackState.StoppedState
-    assert player.player.source().isEmpty()
-
-
-def test_closing_the_window_stops_a_playing_video(qtbot, make_window, with_video):
-    window = make_window(sync=True)
-    viewer, _row = open_video(qtbot, window)
-    player = viewer.player
-    qtbot.waitUntil(lambda: player.player.playbackState() == player.player.PlaybackState.PlayingState,
-                    timeout=15_000)
-    window.close()
     assert player.player.playbackState() == player.player.PlaybackState.StoppedState
     assert player.player.source().isEmpty()  # the file and the decoder threads are released
 
