@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QImage, QPainter, QPalette, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -257,7 +257,7 @@ class PreviewPane(QWidget):
         self.photo_text = None  # app.text_search.PhotoText of the shown photo, once loaded
         self._show_text(None)
 
-        buttons = QGridLayout()
+        self.buttons = buttons = QGridLayout()
         buttons.setHorizontalSpacing(6)
         buttons.setVerticalSpacing(6)
         self.open_button = QPushButton(themed("document-open"), "Open")
@@ -269,10 +269,8 @@ class PreviewPane(QWidget):
         self.copy_button.clicked.connect(lambda: self.result and self.copy_requested.emit(self.result.path))
         self.similar_button = QPushButton(themed("edit-find"), "Find Similar")
         self.similar_button.clicked.connect(lambda: self.result and self.similar_requested.emit(self.result.path))
-        buttons.addWidget(self.open_button, 0, 0)
-        buttons.addWidget(self.reveal_button, 0, 1)
-        buttons.addWidget(self.copy_button, 1, 0)
-        buttons.addWidget(self.similar_button, 1, 1)
+        self._button_columns = 0
+        self._arrange_buttons()
         outer.addLayout(buttons)
         outer.addStretch(1)
 
@@ -282,7 +280,36 @@ class PreviewPane(QWidget):
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self._stack.addWidget(scroll)
+        self._scroll = scroll
+        scroll.viewport().installEventFilter(self)  # its width decides the buttons' columns
         self.loader.ready.connect(self._thumbnail_ready)
+
+    # -- the buttons: two columns when they fit, else one (a narrow pane, "Open at 1:02:03") -----
+    def _arrange_buttons(self) -> None:
+        pairs = ((self.open_button, self.reveal_button), (self.copy_button, self.similar_button))
+        left = max(b.sizeHint().width() for b, _ in pairs)
+        right = max(b.sizeHint().width() for _, b in pairs)
+        scroll = getattr(self, "_scroll", None)
+        room = (scroll.viewport().width() if scroll is not None else self.width()) - 24  # the page's margins
+        columns = 2 if left + right + self.buttons.horizontalSpacing() <= room else 1
+        if columns == self._button_columns:
+            return
+        self._button_columns = columns
+        for first, second in pairs:
+            self.buttons.removeWidget(first)
+            self.buttons.removeWidget(second)
+        for row, (first, second) in enumerate(pairs):
+            if columns == 2:
+                self.buttons.addWidget(first, row, 0)
+                self.buttons.addWidget(second, row, 1)
+            else:
+                self.buttons.addWidget(first, row * 2, 0)
+                self.buttons.addWidget(second, row * 2 + 1, 0)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.Resize and watched is self._scroll.viewport():
+            self._arrange_buttons()
+        return super().eventFilter(watched, event)
 
     # -- showing a result ------------------------------------------------------------------
     def show_result(self, result: SearchResult | None) -> None:
@@ -297,6 +324,7 @@ class PreviewPane(QWidget):
         self.folder.set_full_text(os.path.dirname(result.path))
         self.open_button.setText("Open at " + format_timestamp(result.timestamp)
                                  if result.kind == "video" and result.timestamp else "Open")
+        self._arrange_buttons()
         grid = self.loader.pixmap(ThumbKey(result.path, result.kind,
                                            result.timestamp if result.kind == "video" else None,
                                            result.media_id, MOMENT_PX))
@@ -393,6 +421,7 @@ class PreviewPane(QWidget):
             return
         self.moment = float(item.data(TimestampRole))
         self.open_button.setText("Open at " + format_timestamp(self.moment))
+        self._arrange_buttons()
         self._load_large(self.result, self.moment)
 
     def _load_large(self, result: SearchResult, timestamp: float | None) -> None:

@@ -120,3 +120,32 @@ def test_video_result_shows_its_moments(qtbot, make_window, indexed, tmp_path, o
     assert preview.open_button.text() == "Open at 0:02"
     preview.open_button.click()
     assert opened.urls == [str(video)]  # no seeking player set up here: opened normally
+
+
+def test_a_narrow_pane_keeps_every_button_in_view(qtbot, make_window, indexed, tmp_path):
+    """At 1024x640 the pane is ~230 px: "Open at 1:02:03" and "Show in Folder" side by side did not fit,
+    and the pane's page was wider than the pane, cutting off the right column."""
+    from tests.videogen import segments, write_video
+
+    window = make_window(sync=True)
+    window.resize(1024, 640)
+    qtbot.waitExposed(window)
+    preview = window.preview
+    buttons = (preview.open_button, preview.reveal_button, preview.copy_button, preview.similar_button)
+
+    def all_in_view() -> bool:
+        return all(b.isVisible() and b.mapTo(preview, b.rect().topRight()).x() < preview.width() for b in buttons)
+
+    video = write_video(tmp_path / "clip.mp4", segments([("red", 2)]), keyint=25)
+    long_moment = SearchResult(path=str(video), score=0.31, kind="video", timestamp=3723.0, media_id=4242,
+                               moments=(Moment(3723.0, 0.31),))
+    window.preview.show_result(long_moment)
+    qtbot.wait(100)  # the posted layout requests
+    assert all_in_view()
+    assert preview._button_columns == 1 and preview.open_button.text() == "Open at 1:02:03"
+
+    window.resize(1600, 1000)  # room again: two columns
+    window.splitter.setSizes([200, 900, 420])
+    qtbot.waitUntil(lambda: preview._button_columns == 2, timeout=2000)
+    qtbot.wait(100)
+    assert all_in_view()
