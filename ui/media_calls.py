@@ -20,8 +20,10 @@ from __future__ import annotations
 import ctypes
 import logging
 import sys
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
+
+import shiboken6
 
 log = logging.getLogger(__name__)
 
@@ -77,15 +79,13 @@ def releases_gil() -> bool:
 
 
 def _pointer(obj) -> int:
-    import shiboken6
-
     return shiboken6.getCppPointer(obj)[0]
 
 
 def call(player, name: str, *args) -> None:
     """``player.<name>(*args)``, with the GIL released when possible (see the module docstring)."""
     function = _resolve().get(name)
-    if function is None or not _alive(player):
+    if function is None or not shiboken6.isValid(player):  # a deleted player raises as PySide does
         getattr(player, name)(*args)
         return
     if name == "setSource":
@@ -96,8 +96,3 @@ def call(player, name: str, *args) -> None:
     else:
         function(_pointer(player))
 
-
-def _alive(obj) -> bool:
-    import shiboken6
-
-    return shiboken6.isValid(obj)

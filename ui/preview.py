@@ -269,8 +269,7 @@ class PreviewPane(QWidget):
         self.copy_button.clicked.connect(lambda: self.result and self.copy_requested.emit(self.result.path))
         self.similar_button = QPushButton(themed("edit-find"), "Find Similar")
         self.similar_button.clicked.connect(lambda: self.result and self.similar_requested.emit(self.result.path))
-        self._button_columns = 0
-        self._arrange_buttons()
+        self._button_columns = 0  # arranged once the scroll area exists, and on every resize of it
         outer.addLayout(buttons)
         outer.addStretch(1)
 
@@ -282,6 +281,7 @@ class PreviewPane(QWidget):
         self._stack.addWidget(scroll)
         self._scroll = scroll
         scroll.viewport().installEventFilter(self)  # its width decides the buttons' columns
+        self._arrange_buttons()
         self.loader.ready.connect(self._thumbnail_ready)
 
     # -- the buttons: two columns when they fit, else one (a narrow pane, "Open at 1:02:03") -----
@@ -289,8 +289,7 @@ class PreviewPane(QWidget):
         pairs = ((self.open_button, self.reveal_button), (self.copy_button, self.similar_button))
         left = max(b.sizeHint().width() for b, _ in pairs)
         right = max(b.sizeHint().width() for _, b in pairs)
-        scroll = getattr(self, "_scroll", None)
-        room = (scroll.viewport().width() if scroll is not None else self.width()) - 24  # the page's margins
+        room = self._scroll.viewport().width() - 24  # the page's margins
         columns = 2 if left + right + self.buttons.horizontalSpacing() <= room else 1
         if columns == self._button_columns:
             return
